@@ -4,6 +4,8 @@
 
 #include "conversations/richtext.hpp"
 
+#include <boost/asio/awaitable.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -68,6 +70,28 @@ struct send_result {
     std::string dm_channel;             // for `dm`: the channel the platform opened
     millis retry_after{0};              // for `retry`: how long to wait
     std::string error;                  // a readable reason for `failed` / `unknown`
+};
+
+// What the bot hands an adapter: called once per inbound event; its awaitable completes only
+// after the event is durably committed (or rejected), and only then may the adapter ack it.
+using event_sink = std::function<boost::asio::awaitable<void>(chat_event)>;
+
+class platform {
+public:
+    virtual ~platform() = default;
+    virtual std::string name() const = 0;
+    // Connects, receives, hands each event to `sink`, acks after it returns; reconnects with
+    // backoff until cancelled. Returns when the platform's input ends (shell: end of stdin).
+    virtual boost::asio::awaitable<void> run(event_sink sink) = 0;
+    // Posts one message. Never throws for platform errors: they come back in send_result.
+    virtual boost::asio::awaitable<send_result> send(const outbound& msg) = 0;
+    // After a crash, a row whose outcome is unknown: was it posted? (Slack: metadata lookup.)
+    virtual boost::asio::awaitable<std::optional<send_result>> find_sent(const outbound& msg) {
+        (void)msg;
+        co_return std::nullopt;
+    }
+    // Connected and able to send (for /readyz).
+    virtual bool ready() const = 0;
 };
 
 } // namespace pm::adapters

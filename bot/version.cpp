@@ -1,0 +1,3 @@
+namespace pm::bot {
+const char* version() { return PM_VERSION; }
+}
