@@ -1,0 +1,392 @@
+#include "conversations/summary.hpp"
+
+#include "conversations/text.hpp"
+#include "conversations/times.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <set>
+
+namespace pm::conv {
+
+namespace json = boost::json;
+using rich::txt;
+
+namespace {
+
+std::string lane_label(std::size_t i) {
+    std::string s = "Responder ";
+    if (i < 26) return s + static_cast<char>('A' + i);
+    return s + static_cast<char>('A' + (i / 26) - 1) + static_cast<char>('A' + i % 26);
+}
+
+// Who is called what in this summary: display names, or "Responder A…" in anonymous mode
+// (participants in order, then the lead if not a participant).
+std::map<std::string, std::string> make_labels(const world& w, const postmortem& p) {
+    std::map<std::string, std::string> out;
+    std::size_t i = 0;
+    for (auto& x : p.participants) out[x.user] = p.anonymous ? lane_label(i++) : w.name_of(p.platform, x.user);
+    if (!out.contains(p.lead)) out[p.lead] = p.anonymous ? lane_label(i++) : w.name_of(p.platform, p.lead);
+    return out;
+}
+
+// `<@ID>` mentions in user text become readable names; nothing else in the text changes.
+std::string humanize(std::string_view s, const world& w, const postmortem& p,
+                     const std::map<std::string, std::string>& labels) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size();) {
+        if (s.compare(i, 2, "<@") == 0) {
+            auto close = s.find('>', i);
+            if (close != std::string_view::npos && close - i < 200) {
+                std::string id(s.substr(i + 2, close - i - 2));
+                if (auto bar = id.find('|'); bar != std::string::npos) id.resize(bar);
+                auto it = labels.find(id);
+                out += "@" + (it != labels.end() ? it->second : p.anonymous ? "someone" : w.name_of(p.platform, id));
+                i = close + 1;
+                continue;
+            }
+        }
+        out += s[i++];
+    }
+    return out;
+}
+
+const std::set<std::string>& stopwords() {
+    static const std::set<std::string> s{
+        "the", "and", "for", "that", "this", "with", "from", "was", "were", "saw", "did", "had", "has", "have",
+        "then", "when", "into", "onto", "our", "out", "but", "not", "all", "its", "it's", "they", "them",
+        "their", "you", "your", "are", "been", "being", "got", "get", "about", "after", "before", "again",
+        "still", "just", "some", "any", "who", "what", "which", "there", "here", "also", "very", "too",
+        "over", "under", "while", "because", "started", "start", "see", "seen", "looked", "look", "noticed"};
+    return s;
+}
+
+// Lowercase words of three letters or more, without stop words and plural/past endings.
+std::set<std::string> significant(std::string_view s) {
+    std::set<std::string> out;
+    std::string cur;
+    auto flush = [&] {
+        if (cur.size() >= 3 && !stopwords().contains(cur)) {
+            for (std::string_view suf : {"ing", "ed", "es", "s"})
+                if (cur.size() > suf.size() + 3 && cur.ends_with(suf)) {
+                    cur.resize(cur.size() - suf.size());
+                    break;
+                }
+            out.insert(cur);
+        }
+        cur.clear();
+    };
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (std::isalnum(u) || u >= 0x80) cur += static_cast<char>(std::tolower(u));
+        else flush();
+    }
+    flush();
+    return out;
+}
+
+// "Share most of their significant words": at least two in common, and most of the shorter set.
+bool same_event(const std::set<std::string>& a, const std::set<std::string>& b) {
+    if (a.empty() || b.empty()) return false;
+    std::size_t common = 0;
+    for (auto& x : a) common += b.count(x);
+    const std::size_t smaller = std::min(a.size(), b.size());
+    return common >= std::min<std::size_t>(2, smaller) && common * 3 >= smaller * 2;
+}
+
+struct clock_fmt {
+    std::string zone;
+    bool with_date;
+    std::string operator()(sys_seconds t) const {
+        const bool secs = t.time_since_epoch().count() % 60 != 0;
+        return times::format(t, zone, with_date ? (secs ? "%Y-%m-%d %H:%M:%S" : "%Y-%m-%d %H:%M")
+                                                : (secs ? "%H:%M:%S" : "%H:%M"));
+    }
+};
+
+std::string when(const timeline_entry& e, const clock_fmt& f) {
+    std::string s = e.approximate ? "~" : "";
+    s += f(*e.at);
+    if (e.end) s += "–" + f(*e.end);
+    return s;
+}
+
+std::string label_of(const question& q) { return q.label.empty() ? q.id : q.label; }
+
+} // namespace
+
+summary_model compile_summary(const world& w, const postmortem& p, const settings& s, bool include_private) {
+    summary_model m;
+    m.labels = make_labels(w, p);
+    for (auto& x : p.participants) {
+        std::optional<sys_seconds> latest;
+        for (auto& st : x.steps) {
+            if (st.is_private && !include_private) continue;
+            timeline_entry e{m.labels[x.user], p.anonymous ? "" : x.user, st.seq, st.at, st.end, st.approximate,
+                             st.is_private, humanize(st.text, w, p, m.labels),
+                             humanize(st.original, w, p, m.labels)};
+            if (!st.at) {
+                m.untimed.push_back(std::move(e));
+                continue;
+            }
+            if (latest && *st.at < *latest) e.out_of_order = true;
+            if (!latest || *st.at > *latest) latest = st.at;
+            m.timed.push_back(std::move(e));
+        }
+    }
+    // Sorted by UTC instant; ties keep each person's order and the participants' order.
+    std::stable_sort(m.timed.begin(), m.timed.end(), [](auto& a, auto& b) { return *a.at < *b.at; });
+
+    const auto gap_len = std::chrono::minutes{s.gap_minutes};
+    for (std::size_t i = 1; i < m.timed.size(); ++i) {
+        auto from = std::max(m.timed[i - 1].end.value_or(*m.timed[i - 1].at), *m.timed[i - 1].at);
+        auto to = *m.timed[i].at;
+        from = std::max(from, p.window_start);
+        to = std::min(to, p.window_end);
+        if (to - from > gap_len) m.gaps.push_back(gap{from, to});
+    }
+    // Avoid overlapping gaps when spans cover later entries.
+    std::vector<gap> clean;
+    for (auto& g : m.gaps)
+        if (clean.empty() || g.from >= clean.back().to) clean.push_back(g);
+    m.gaps = std::move(clean);
+
+    std::vector<std::set<std::string>> words;
+    for (auto& e : m.timed) words.push_back(significant(e.text));
+    for (std::size_t i = 0; i < m.timed.size(); ++i)
+        for (std::size_t j = i + 1; j < m.timed.size(); ++j) {
+            if (m.timed[i].lane == m.timed[j].lane) continue;
+            const auto d = std::chrono::duration_cast<std::chrono::minutes>(*m.timed[j].at - *m.timed[i].at);
+            if (d.count() <= s.conflict_minutes) continue;
+            if (same_event(words[i], words[j])) m.conflicts.push_back(conflict{i, j, static_cast<long>(d.count())});
+        }
+    return m;
+}
+
+rich::message render_summary(const world& w, const postmortem& p, const settings& s, bool include_private) {
+    const summary_model m = compile_summary(w, p, s, include_private);
+    const auto& qs = s.questions.questions;
+    rich::message out;
+    auto& b = out.blocks;
+    const bool multi_day = times::format(p.window_start, s.summary_tz, "%F") !=
+                           times::format(p.window_end, s.summary_tz, "%F");
+    clock_fmt full{s.summary_tz, true};
+    clock_fmt f{s.summary_tz, multi_day};
+
+    b.push_back(rich::heading("Postmortem " + p.id + ": " + p.title));
+    b.push_back(rich::para({rich::bold("Incident window: "),
+                            txt(full(p.window_start) + " – " + full(p.window_end) + " (" + s.summary_tz + ")")}));
+    b.push_back(rich::para({rich::bold("Lead: "), txt(m.labels.at(p.lead))}));
+    {
+        std::vector<rich::line> people;
+        for (auto& x : p.participants)
+            people.push_back({txt(m.labels.at(x.user) + " — " + participant_status(x, qs.size()))});
+        if (people.empty()) people.push_back({rich::ital("nobody took part")});
+        b.push_back(rich::para({rich::bold("Participants")}));
+        b.push_back(rich::bullets(std::move(people)));
+    }
+
+    b.push_back(rich::heading("Timeline (" + s.summary_tz + ")"));
+    {
+        std::vector<rich::line> items;
+        std::size_t gi = 0;
+        for (std::size_t i = 0; i < m.timed.size(); ++i) {
+            const auto& e = m.timed[i];
+            while (gi < m.gaps.size() && m.gaps[gi].to <= *e.at) {
+                const auto mins =
+                    std::chrono::duration_cast<std::chrono::minutes>(m.gaps[gi].to - m.gaps[gi].from).count();
+                if (i > 0)
+                    items.push_back({rich::ital("no entries for " + std::to_string(mins) + " min (" +
+                                                f(m.gaps[gi].from) + "–" + f(m.gaps[gi].to) + ")")});
+                ++gi;
+            }
+            rich::line l{rich::bold(when(e, f)), txt(" " + e.lane + ": "), txt(e.text.empty() ? e.original : e.text)};
+            if (e.is_private) l.push_back(rich::ital(" (private)"));
+            if (e.out_of_order) l.push_back(rich::ital(" (out of order in " + e.lane + "'s account — please review)"));
+            items.push_back(std::move(l));
+        }
+        if (items.empty()) items.push_back({rich::ital("no timed entries")});
+        b.push_back(rich::bullets(std::move(items)));
+        if (!m.untimed.empty()) {
+            std::vector<rich::line> u;
+            for (auto& e : m.untimed) {
+                rich::line l{txt(e.lane + ": "), txt(e.text.empty() ? e.original : e.text)};
+                if (e.is_private) l.push_back(rich::ital(" (private)"));
+                u.push_back(std::move(l));
+            }
+            b.push_back(rich::para({rich::bold("Without a time"), txt(" (in the order given)")}));
+            b.push_back(rich::bullets(std::move(u)));
+        }
+        if (!m.conflicts.empty()) {
+            std::vector<rich::line> c;
+            for (auto& x : m.conflicts) {
+                const auto& a = m.timed[x.a];
+                const auto& bb = m.timed[x.b];
+                c.push_back({txt(a.lane + " and " + bb.lane + " place “" + text::clip(a.text, 80) + "” " +
+                                 std::to_string(x.minutes) + " minutes apart (" + f(*a.at) + " / " + f(*bb.at) +
+                                 ")")});
+            }
+            b.push_back(rich::para({rich::bold("Worth talking through")}));
+            b.push_back(rich::bullets(std::move(c)));
+        }
+    }
+
+    std::vector<rich::line> ideas;
+    for (auto& x : p.participants) {
+        std::vector<rich::block> part;
+        for (auto& q : qs) {
+            if (q.timeline) continue;
+            auto it = x.answers.find(q.id);
+            if (it == x.answers.end() || it->second.skipped) continue;
+            if (it->second.is_private && !include_private) continue;
+            const std::string answer = humanize(it->second.text, w, p, m.labels);
+            if (q.ideas) {
+                rich::line l{txt(answer), txt(" — " + m.labels.at(x.user))};
+                if (it->second.is_private) l.push_back(rich::ital(" (private)"));
+                ideas.push_back(std::move(l));
+                continue;
+            }
+            rich::line l{rich::bold(label_of(q) + ": "), txt(answer)};
+            if (it->second.is_private) l.push_back(rich::ital(" (private)"));
+            part.push_back(rich::para(std::move(l)));
+            if (auto fu = x.followups.find(q.id); fu != x.followups.end() && !fu->second.skipped &&
+                                                  (!fu->second.is_private || include_private)) {
+                rich::line fl{rich::ital("Follow-up: "), txt(humanize(fu->second.text, w, p, m.labels))};
+                if (fu->second.is_private) fl.push_back(rich::ital(" (private)"));
+                part.push_back(rich::para(std::move(fl)));
+            }
+        }
+        if (part.empty()) continue;
+        b.push_back(rich::heading(m.labels.at(x.user) + "'s account"));
+        for (auto& blk : part) b.push_back(std::move(blk));
+    }
+
+    b.push_back(rich::heading("Ideas for next time"));
+    if (ideas.empty()) b.push_back(rich::para({rich::ital("none yet — parked for the follow-up meeting")}));
+    else b.push_back(rich::bullets(std::move(ideas)));
+    b.push_back(rich::divider());
+    b.push_back(rich::para({rich::ital("These accounts were given in good faith, to learn how the work really "
+                                       "happened — not to find fault with anyone.")}));
+    out.fallback = "Postmortem " + p.id + ": " + p.title;
+    return out;
+}
+
+namespace {
+std::string md_line(const rich::line& l) {
+    std::string out;
+    for (auto& s : l) {
+        std::string t = s.k == rich::span::kind::mention ? "@" + s.text : s.text;
+        if (s.code) {
+            // A code span as long as needed so user backticks cannot close it.
+            std::string ticks = "`";
+            while (t.find(ticks) != std::string::npos) ticks += "`";
+            out += ticks + " " + t + " " + ticks;
+            continue;
+        }
+        t = text::markdown_escape(t);
+        if (s.bold) t = "**" + t + "**";
+        if (s.italic) t = "_" + t + "_";
+        out += t;
+    }
+    return out;
+}
+} // namespace
+
+std::string render_markdown(const world& w, const postmortem& p, const settings& s, bool include_private) {
+    const rich::message m = render_summary(w, p, s, include_private);
+    std::string out;
+    bool first_heading = true;
+    for (auto& b : m.blocks) {
+        switch (b.k) {
+        case rich::block::kind::heading:
+            out += (first_heading ? "# " : "\n## ") + md_line(b.text) + "\n\n";
+            first_heading = false;
+            break;
+        case rich::block::kind::paragraph:
+            out += md_line(b.text) + "\n\n";
+            break;
+        case rich::block::kind::bullets:
+            for (auto& it : b.items) out += "- " + md_line(it) + "\n";
+            out += "\n";
+            break;
+        case rich::block::kind::code:
+            out += "```\n" + b.code + "\n```\n\n";
+            break;
+        case rich::block::kind::divider:
+            out += "---\n\n";
+            break;
+        }
+    }
+    while (out.size() > 1 && out.ends_with("\n\n")) out.pop_back();
+    return out;
+}
+
+std::string render_json(const world& w, const postmortem& p, const settings& s) {
+    const summary_model m = compile_summary(w, p, s, true);
+    auto iso = [](sys_seconds t) { return times::format(t, "UTC", "%Y-%m-%dT%H:%M:%SZ"); };
+    json::object o;
+    o["schema"] = "postmortem-bot/export";
+    o["version"] = 1;
+    o["id"] = p.id;
+    o["title"] = p.title;
+    o["slug"] = text::slug(p.title);
+    o["platform"] = p.platform;
+    o["channel"] = p.channel;
+    o["state"] = p.st == postmortem::state::open ? "open" : p.st == postmortem::state::finished ? "finished"
+                                                                                                : "cancelled";
+    o["anonymous"] = p.anonymous;
+    o["display_timezone"] = s.summary_tz;
+    o["window"] = {{"start", iso(p.window_start)}, {"end", iso(p.window_end)}};
+    o["lead"] = {{"lane", m.labels.at(p.lead)}, {"id", p.anonymous ? "" : p.lead}};
+    json::array people;
+    for (auto& x : p.participants) {
+        json::object q;
+        q["lane"] = m.labels.at(x.user);
+        q["id"] = p.anonymous ? "" : x.user;
+        q["status"] = participant_status(x, s.questions.questions.size());
+        json::object answers;
+        for (auto& qu : s.questions.questions) {
+            auto it = x.answers.find(qu.id);
+            if (it == x.answers.end()) continue;
+            json::object a;
+            a["skipped"] = it->second.skipped;
+            a["text"] = humanize(it->second.text, w, p, m.labels);
+            a["private"] = it->second.is_private;
+            if (auto fu = x.followups.find(qu.id); fu != x.followups.end())
+                a["followup"] = {{"skipped", fu->second.skipped},
+                                 {"text", humanize(fu->second.text, w, p, m.labels)},
+                                 {"private", fu->second.is_private}};
+            answers[qu.id] = std::move(a);
+        }
+        q["answers"] = std::move(answers);
+        people.push_back(std::move(q));
+    }
+    o["participants"] = std::move(people);
+    auto entry = [&](const timeline_entry& e) {
+        json::object j;
+        j["lane"] = e.lane;
+        j["seq"] = e.seq;
+        j["text"] = e.text;
+        j["original"] = e.original;
+        j["at"] = e.at ? json::value(iso(*e.at)) : json::value(nullptr);
+        j["end"] = e.end ? json::value(iso(*e.end)) : json::value(nullptr);
+        j["approximate"] = e.approximate;
+        j["private"] = e.is_private;
+        j["out_of_order"] = e.out_of_order;
+        return j;
+    };
+    json::array tl, un, gaps, conflicts;
+    for (auto& e : m.timed) tl.push_back(entry(e));
+    for (auto& e : m.untimed) un.push_back(entry(e));
+    for (auto& g : m.gaps) gaps.push_back({{"from", iso(g.from)}, {"to", iso(g.to)}});
+    for (auto& c : m.conflicts)
+        conflicts.push_back({{"a", c.a}, {"b", c.b}, {"minutes", c.minutes}});
+    o["timeline"] = std::move(tl);
+    o["untimed"] = std::move(un);
+    o["gaps"] = std::move(gaps);
+    o["conflicts"] = std::move(conflicts);
+    return json::serialize(o) + "\n";
+}
+
+} // namespace pm::conv
