@@ -188,6 +188,21 @@ TEST_CASE("times: a window across midnight") {
                });
 }
 
+TEST_CASE("times: a dateless time takes the day inside the window nearest the window start") {
+    // A 24-hour window holds 13:00 twice, at both (inclusive) ends: the first one counts.
+    check_rows(ctx("UTC", "2026-11-20T13:00:00Z", "2026-11-21T13:00:00Z", "2026-11-21T14:00:00Z"),
+               {
+                   {"13:00 x", st::ok, "2026-11-20T13:00:00Z"},
+                   {"12:59 x", st::ok, "2026-11-21T12:59:00Z"},
+               });
+    // Outside the window: the nearest instant, before or after.
+    check_rows(ctx("UTC", day_start, day_end, "2026-11-21T12:00:00Z"),
+               {
+                   {"18:00 x", st::ok, "2026-11-20T18:00:00Z"},
+                   {"08:00 x", st::ok, "2026-11-20T08:00:00Z"},
+               });
+}
+
 TEST_CASE("times: a bare h:mm is 12-hour only when that reading alone fits the window") {
     check_rows(ctx("UTC", day_start, day_end, day_now),
                {
