@@ -250,6 +250,9 @@ private:
                                            date::month{static_cast<unsigned>(number(s_, i + 5, 2))},
                                            date::day{static_cast<unsigned>(number(s_, i + 8, 2))}};
             if (!ymd.ok()) return fail(quoted(s_.substr(i, 10)) + " is not a date in the calendar.");
+            // Keeps the arithmetic and the zone rules in the range the tz database describes.
+            if (ymd.year() < date::year{1970})
+                return fail(quoted(s_.substr(i, 10)) + " is too early: dates start in 1970.");
             p.date = ymd;
             pos_ = i + 10;
             if (pos_ < s_.size() && lower(s_[pos_]) == 't' && pos_ + 1 < s_.size() &&
@@ -341,8 +344,10 @@ private:
         return outcome::match;
     }
 
-    // "+02:00", "+0200", "+02", "-5" at pos_ (the sign included); the caller checks the sign.
-    outcome offset(zone_spec& z) {
+    // "+02:00", "+0200", "+02", "-5" at pos_ (the sign included). Real offsets run from -12:00 to
+    // +14:00. Where a dash glued to the time may also start a span ("14:05Z-14:20"), an offset out
+    // of that range is taken for the span: `may_be_span` gives no_match instead of an error.
+    outcome offset(zone_spec& z, bool may_be_span = false) {
         const std::size_t begin = pos_;
         const bool negative = s_[pos_] == '-';
         std::size_t i = pos_ + 1;
@@ -362,9 +367,13 @@ private:
         } else {
             return outcome::no_match;
         }
+        if (m > 59 || h * 60 + m > (negative ? 12 : 14) * 60) {
+            if (may_be_span && negative) return outcome::no_match;
+            pos_ = i;
+            return fail(quoted(text(begin, pos_)) +
+                        " is not an offset from UTC: offsets go from -12:00 to +14:00.");
+        }
         pos_ = i;
-        if (m > 59 || h * 60 + m > 14 * 60)
-            return fail(quoted(text(begin, pos_)) + " is not an offset from UTC: offsets go up to 14 hours.");
         z.offset = (negative ? -1 : 1) * (hours{h} + std::chrono::minutes{m});
         return outcome::match;
     }
@@ -381,7 +390,7 @@ private:
             return outcome::match;
         }
         if (pos_ < s_.size() && (s_[pos_] == '+' || (s_[pos_] == '-' && p.iso_t))) {
-            const outcome o = offset(z);
+            const outcome o = offset(z, true);
             if (o == outcome::match) p.zone = z;
             return o == outcome::no_match ? outcome::match : o;
         }
@@ -392,7 +401,7 @@ private:
             pos_ += 3;
             // "UTC+2", "GMT-05:00"
             if (pos_ + 1 < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-') && is_digit(s_[pos_ + 1])) {
-                const outcome o = offset(z);
+                const outcome o = offset(z, true);
                 if (o == outcome::error) return o;
             }
             p.zone = z;

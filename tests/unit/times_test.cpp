@@ -106,6 +106,10 @@ TEST_CASE("times: every accepted form, read in UTC") {
                    {"2pm-3pm x", st::ok, "2026-11-20T14:00:00Z", "2026-11-20T15:00:00Z"},
                    {"14:05:10-14:05:50 x", st::ok, "2026-11-20T14:05:10Z", "2026-11-20T14:05:50Z"},
                    {"~14:05-14:20 x", st::ok, "2026-11-20T14:05:00Z", "2026-11-20T14:20:00Z", "x", true},
+                   // A glued dash is a span where no real offset could be meant (offsets stop at -12:00).
+                   {"14:05 UTC-14:20 x", st::ok, "2026-11-20T14:05:00Z", "2026-11-20T14:20:00Z"},
+                   {"2026-11-20T14:05-14:20 x", st::ok, "2026-11-20T14:05:00Z", "2026-11-20T14:20:00Z"},
+                   {"09:05 UTC-05:00 x", st::ok, "2026-11-20T14:05:00Z"},
                    // The end inherits the start's offset unless it has its own.
                    {"15:05+01:00-15:20 x", st::ok, "2026-11-20T14:05:00Z", "2026-11-20T14:20:00Z"},
                    {"15:05 +01:00-14:20Z x", st::ok, "2026-11-20T14:05:00Z", "2026-11-20T14:20:00Z"},
