@@ -15,7 +15,7 @@ struct context {
     std::string zone;         // IANA name of the writer's zone ("UTC", "Europe/Berlin")
     sys_seconds window_start; // incident window, both ends inclusive
     sys_seconds window_end;
-    sys_seconds now;          // when the line was typed
+    sys_seconds now; // when the line was typed
 };
 
 struct reading {
@@ -42,7 +42,11 @@ reading read_step(std::string_view line, const context& ctx);
 // A whole string that must be a time expression alone (`start --at …`).
 reading read_time(std::string_view expr, const context& ctx);
 
+// True for a zone name date/tz knows ("UTC", "Europe/Berlin"); the case of the letters does not matter.
 bool valid_zone(std::string_view name);
+
+// The zone's own spelling ("europe/berlin" -> "Europe/Berlin"), so a stored name always resolves.
+std::optional<std::string> canonical_zone(std::string_view name);
 
 // Formats a UTC instant in a zone with a date::format string ("%Y-%m-%d %H:%M").
 std::string format(sys_seconds t, std::string_view zone, const char* fmt);
