@@ -152,7 +152,7 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view s) {
 conv::question_set default_questions() {
     std::vector<std::string> e;
     reporter r{"config/questions.toml", e};
-    auto t = toml::parse(embedded::questions_toml, "config/questions.toml");
+    auto t = toml::parse(std::string_view(embedded::questions_toml), std::string_view("config/questions.toml"));
     return *parse_questions(t, r);
 }
 
@@ -229,7 +229,7 @@ std::optional<config> load_config(const std::optional<std::filesystem::path>& fi
             r.known(*s, "storage.", {"data_dir"});
             std::string d;
             get(r, *s, "data_dir", "storage.", d);
-            if (!d.empty()) c.data_dir = std::filesystem::path(d).is_absolute() ? d : base / d;
+            if (!d.empty()) c.data_dir = std::filesystem::path(d).is_absolute() ? std::filesystem::path(d) : base / d;
         }
         if (auto* s = t["admin"].as_table()) {
             r.known(*s, "admin.", {"listen", "enabled"});

@@ -1,2 +1,111 @@
-#include <cstdio>
-int main() { std::puts("postmortem-bot " PM_VERSION); }
+// postmortem-bot: command line, configuration, wiring, signals.
+#include "adapters/shell/shell.hpp"
+#include "bot/cli.hpp"
+#include "bot/config.hpp"
+#include "bot/service.hpp"
+#include "bot/store.hpp"
+
+#include <boost/asio.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+namespace asio = boost::asio;
+using namespace pm;
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (!args.empty() && args[0] == "lint") return bot::run_lint_command({args.begin() + 1, args.end()});
+
+    bot::cli_options opts;
+    std::string error;
+    if (!bot::parse_cli(args, opts, error)) {
+        std::cerr << "postmortem-bot: " << error << "\n" << bot::usage_text();
+        return 2;
+    }
+    if (opts.help) {
+        std::cout << bot::usage_text();
+        return 0;
+    }
+    if (opts.version) {
+        std::cout << "postmortem-bot " << PM_VERSION << "\n";
+        return 0;
+    }
+
+    std::vector<std::string> errors;
+    auto cfg = bot::load_config(opts.config_file, bot::process_env, errors);
+    if (cfg) bot::apply_cli(opts, *cfg, errors);
+    if (!cfg || !errors.empty()) {
+        for (auto& e : errors) std::cerr << e << "\n";
+        std::cerr << "postmortem-bot: the configuration has " << errors.size()
+                  << (errors.size() == 1 ? " problem" : " problems") << "\n";
+        return 2;
+    }
+    if (opts.check_config) {
+        std::cout << "configuration OK\n";
+        return 0;
+    }
+    bot::setup_logging(*cfg);
+
+    std::unique_ptr<bot::store> st;
+    try {
+        st = bot::store::open(cfg->data_dir);
+    } catch (const std::exception& e) {
+        spdlog::critical("{}", e.what());
+        std::cerr << "postmortem-bot: " << e.what() << "\n";
+        return 1;
+    }
+
+    asio::io_context io;
+    bot::service svc(io, *cfg, *st);
+    for (auto& name : cfg->adapters) {
+        if (name == "shell") {
+            adapters::shell::options so;
+            so.channel = cfg->shell_channel;
+            so.exports_dir = cfg->data_dir / "exports";
+            svc.add_platform(adapters::shell::make(io.get_executor(), so));
+        } else {
+            if (!bot::add_network_adapter(io, *cfg, svc, name, error)) {
+                std::cerr << "postmortem-bot: " << error << "\n";
+                return 2;
+            }
+        }
+    }
+
+    int exit_code = 0;
+    bool shutting_down = false;
+    auto shutdown = [&](const char* why) {
+        if (shutting_down) return;
+        shutting_down = true;
+        spdlog::info("{}: sending what is queued, then stopping", why);
+        asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+            co_await svc.drain(std::chrono::seconds{10});
+            svc.stop();
+            io.stop();
+        }, asio::detached);
+    };
+    asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+    std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                               int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+            bot::reopen_logs(*cfg);
+            signals.async_wait(on_signal);
+            return;
+        }
+        shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    };
+    signals.async_wait(on_signal);
+
+    svc.start([&](const std::string& name) {
+        if (name == "shell") shutdown("end of input");
+    });
+    io.run();
+    spdlog::info("stopped");
+    spdlog::shutdown();
+    std::cout.flush();
+    // The stdin reader may still be blocked in a read; leave without waiting for it.
+    std::_Exit(exit_code);
+}

@@ -32,6 +32,6 @@ std::optional<conv::nudges::ruleset> parse_rules(const toml::table& t, std::vect
 }
 conv::nudges::ruleset load_default_rules() {
     std::vector<std::string> e;
-    return *parse_rules(toml::parse(embedded::nudges_toml), e);
+    return *parse_rules(toml::parse(std::string_view(embedded::nudges_toml)), e);
 }
 } // namespace pm::bot

@@ -1,0 +1,352 @@
+#include "bot/service.hpp"
+
+#include "conversations/events.hpp"
+#include "conversations/summary.hpp"
+#include "conversations/text.hpp"
+
+#include <boost/asio.hpp>
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+
+namespace pm::bot {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+const char* command_word(const std::string& platform) { return platform == "matrix" ? "!postmortem" : "/postmortem"; }
+
+// Writes a file whole or not at all: a reader never sees half an export.
+bool write_atomic(const std::filesystem::path& path, const std::string& content) {
+    auto tmp = path;
+    tmp += ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+        f << content;
+        f.flush();
+        if (!f) return false;
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    return !ec;
+}
+
+} // namespace
+
+struct service::drainer {
+    explicit drainer(asio::io_context& io, adapters::platform& p) : wake(io), plat(p) {}
+    asio::steady_timer wake;
+    bool woken = false;
+    bool idle = false;
+    adapters::platform& plat;
+    std::vector<std::shared_ptr<asio::steady_timer>> idle_waiters;
+
+    void notify() {
+        woken = true;
+        idle = false;
+        wake.cancel();
+    }
+    void release_idle_waiters() {
+        for (auto& w : idle_waiters) w->cancel();
+        idle_waiters.clear();
+    }
+};
+
+service::service(asio::io_context& io, const config& cfg, store& st)
+    : io_(io), cfg_(cfg), store_(st), engine_(cfg.settings), scheduler_wake_(io) {
+    std::size_t n = 0;
+    store_.replay([&](const boost::json::object& e) { n += conv::fold(world_, e); });
+    spdlog::info("state restored: {} events, {} postmortems", n, world_.postmortems.size());
+}
+
+service::~service() = default;
+
+void service::add_platform(std::unique_ptr<adapters::platform> p) {
+    auto name = p->name();
+    drainers_[name] = std::make_unique<drainer>(io_, *p);
+    platforms_[name] = std::move(p);
+}
+
+adapters::platform* service::platform(const std::string& name) {
+    auto it = platforms_.find(name);
+    return it == platforms_.end() ? nullptr : it->second.get();
+}
+
+void service::start(std::function<void(const std::string&)> on_input_end) {
+    for (auto& [name, d] : drainers_)
+        asio::co_spawn(io_, drain_loop(*d), [name](std::exception_ptr e) {
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& x) {
+                spdlog::error("outbox drainer for {} stopped: {}", name, x.what());
+            }
+        });
+    asio::co_spawn(io_, scheduler_loop(), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+            spdlog::error("scheduler stopped: {}", x.what());
+        }
+    });
+    for (auto& [name, p] : platforms_) {
+        auto* plat = p.get();
+        asio::co_spawn(
+            io_, [this, plat]() { return plat->run([this](adapters::chat_event ev) { return handle(std::move(ev)); }); },
+            [name, on_input_end](std::exception_ptr e) {
+                if (e) {
+                    try {
+                        std::rethrow_exception(e);
+                    } catch (const std::exception& x) {
+                        spdlog::error("{} adapter stopped: {}", name, x.what());
+                    }
+                }
+                if (on_input_end) on_input_end(name);
+            });
+    }
+}
+
+asio::awaitable<void> service::handle(adapters::chat_event ev) {
+    ++stats_.events_in;
+    if (ev.user.is_bot) co_return;
+    if (!ev.event_id.empty() && store_.seen(ev.platform, ev.event_id)) {
+        ++stats_.duplicates;
+        spdlog::debug("duplicate event {} from {} ignored", ev.event_id, ev.platform);
+        co_return;
+    }
+    conv::message_in m;
+    m.platform = ev.platform;
+    m.user = ev.user.id;
+    m.user_name = ev.user.name;
+    m.user_tz = ev.user.tz;
+    m.channel = ev.where.channel;
+    switch (ev.where.k) {
+    case adapters::place::kind::dm:
+        m.place = conv::message_in::where::dm;
+        break;
+    case adapters::place::kind::thread:
+        m.place = conv::message_in::where::thread;
+        if (auto key = store_.thread_key_for(ev.platform, ev.where.thread_root)) m.thread_key = *key;
+        break;
+    case adapters::place::kind::channel:
+        m.place = conv::message_in::where::channel;
+        break;
+    }
+    m.text = ev.text;
+    m.is_command = ev.is_command;
+    m.answers_anywhere = ev.answers_anywhere;
+    m.message_ref = ev.message_ref.empty() ? ev.event_id : ev.message_ref;
+    m.edit_of = ev.edit_of;
+    m.time = std::chrono::floor<std::chrono::seconds>(ev.time);
+    for (auto& u : ev.mentions) m.mentions.push_back(conv::mention{u.id, u.name});
+    m.command_word = command_word(ev.platform);
+
+    conv::outcome out = engine_.on_message(world_, m);
+    for (auto& l : out.log) spdlog::info("{}: {}", ev.platform, l);
+    try {
+        store_.commit(commit_request{&out, ev.platform, ev.event_id, std::nullopt, now_ms()});
+        ++stats_.commits;
+    } catch (const std::exception& e) {
+        // The world already holds the change; rebuild it from what is durable, then refuse.
+        spdlog::error("commit failed, event {} not acknowledged: {}", ev.event_id, e.what());
+        world_ = conv::world{};
+        store_.replay([&](const boost::json::object& x) { conv::fold(world_, x); });
+        throw;
+    }
+    ++stats_.acks;
+    after_commit(out);
+    if (ev.platform == "shell") co_await flush("shell"); // a terminal prints in the order typed
+}
+
+void service::after_commit(const conv::outcome& out) {
+    for (auto& x : out.exports) write_exports(x.pm);
+    for (auto& s : out.sends)
+        if (auto it = drainers_.find(s.to.platform); it != drainers_.end()) it->second->notify();
+    if (!out.schedules.empty()) scheduler_wake_.cancel();
+}
+
+void service::write_exports(const std::string& id) {
+    auto it = world_.postmortems.find(id);
+    if (it == world_.postmortems.end()) return;
+    const auto& p = it->second;
+    const auto dir = cfg_.data_dir / "exports";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    const auto base = dir / (p.id + "-" + conv::text::slug(p.title));
+    if (!write_atomic(base.string() + ".md", conv::render_markdown(world_, p, cfg_.settings, true) + "\n") ||
+        !write_atomic(base.string() + ".json", conv::render_json(world_, p, cfg_.settings)))
+        spdlog::error("cannot write the export {}: {}", base.string(), std::strerror(errno));
+}
+
+adapters::outbound service::to_outbound(const outbox_row& row, bool& ok, std::string& why) {
+    adapters::outbound o;
+    ok = true;
+    o.outbox_id = row.id;
+    o.txn_id = row.txn_id();
+    o.channel = row.msg.to.channel;
+    o.user = row.msg.to.user;
+    o.body = row.msg.body;
+    o.notify = row.msg.notify;
+    o.file_name = row.msg.file_name;
+    o.file_content = row.msg.file_content;
+    using k = conv::destination::kind;
+    switch (row.msg.to.k) {
+    case k::channel:
+        o.to = adapters::outbound::target::channel;
+        break;
+    case k::dm:
+        o.to = adapters::outbound::target::dm;
+        break;
+    case k::private_to:
+        o.to = adapters::outbound::target::private_to;
+        if (!row.msg.to.thread_key.empty())
+            o.thread_root = store_.thread_ref(row.platform, row.msg.to.thread_key).value_or("");
+        break;
+    case k::thread:
+        o.to = adapters::outbound::target::thread;
+        if (auto ref = store_.thread_ref(row.platform, row.msg.to.thread_key)) {
+            o.thread_root = *ref;
+        } else {
+            ok = false;
+            why = "the thread " + row.msg.to.thread_key + " was never opened";
+        }
+        break;
+    }
+    return o;
+}
+
+asio::awaitable<void> service::drain_loop(drainer& d) {
+    const std::string name = d.plat.name();
+    for (;;) {
+        auto rows = store_.pending(name, 64);
+        if (rows.empty()) {
+            d.idle = true;
+            d.release_idle_waiters();
+            if (stopping_) co_return;
+            if (!d.woken) {
+                d.wake.expires_at(asio::steady_timer::time_point::max());
+                co_await d.wake.async_wait(asio::as_tuple(asio::use_awaitable));
+            }
+            d.woken = false;
+            continue;
+        }
+        d.woken = false;
+        for (auto& row : rows) {
+            // Rows go out in order: a row waiting for a rate limit holds back the ones after it.
+            if (auto wait = row.not_before_ms - now_ms(); wait > 0) {
+                asio::steady_timer t(io_, std::chrono::milliseconds{wait});
+                co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+            }
+            bool ok = true;
+            std::string why;
+            auto o = to_outbound(row, ok, why);
+            if (!ok) {
+                spdlog::error("outbox row {} for {} cannot be sent: {}", row.id, name, why);
+                store_.mark_failed(row.id, why);
+                ++stats_.send_failures;
+                continue;
+            }
+            if (row.st == outbox_row::state::sending) {
+                // The last attempt's outcome is unknown (a crash or a lost response): look first.
+                auto found = co_await d.plat.find_sent(o);
+                if (found && found->st == adapters::send_result::status::sent) {
+                    spdlog::info("outbox row {} was already posted as {}", row.id, found->ref);
+                    store_.mark_sent(row, found->ref);
+                    continue;
+                }
+            }
+            if (row.attempts >= 20) {
+                store_.mark_failed(row.id, "gave up after 20 attempts");
+                ++stats_.send_failures;
+                spdlog::error("outbox row {} for {}: gave up after 20 attempts", row.id, name);
+                continue;
+            }
+            store_.mark_sending(row.id);
+            auto r = co_await d.plat.send(o);
+            using st = adapters::send_result::status;
+            if (r.st == st::sent) {
+                store_.mark_sent(row, r.ref);
+                ++stats_.sent;
+                continue;
+            }
+            if (r.st == st::failed) {
+                spdlog::error("outbox row {} for {} failed: {}", row.id, name, r.error);
+                store_.mark_failed(row.id, r.error);
+                ++stats_.send_failures;
+                continue;
+            }
+            ++stats_.retries;
+            const auto backoff = r.st == st::retry ? std::max<std::int64_t>(r.retry_after.count(), 100)
+                                                   : std::min<std::int64_t>(30000, 500LL << std::min(row.attempts, 6));
+            spdlog::warn("outbox row {} for {}: {} — retrying in {} ms", row.id, name,
+                         r.st == st::retry ? "rate limited" : r.error, backoff);
+            if (r.st == st::retry) store_.mark_retry(row.id, now_ms() + backoff);
+            else {
+                asio::steady_timer t(io_, std::chrono::milliseconds{backoff});
+                co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+            }
+            break; // re-read: keeps the order and picks up the row's new state
+        }
+    }
+}
+
+asio::awaitable<void> service::flush(const std::string& platform) {
+    auto it = drainers_.find(platform);
+    if (it == drainers_.end()) co_return;
+    auto& d = *it->second;
+    d.notify();
+    auto t = std::make_shared<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
+    d.idle_waiters.push_back(t);
+    co_await t->async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+asio::awaitable<void> service::drain(std::chrono::milliseconds deadline) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    for (auto& [name, d] : drainers_) {
+        if (std::chrono::steady_clock::now() >= until) break;
+        d->notify();
+        auto t = std::make_shared<asio::steady_timer>(io_, until);
+        d->idle_waiters.push_back(t);
+        co_await t->async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    const auto left = store_.outbox_depth();
+    if (left > 0) spdlog::warn("{} outbound messages stay queued for the next start", left);
+}
+
+asio::awaitable<void> service::scheduler_loop() {
+    for (;;) {
+        auto timers = store_.timers();
+        const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+        if (!timers.empty() && timers.front().at <= now) {
+            auto& t = timers.front();
+            conv::outcome out = engine_.on_timer(world_, t.timer, now);
+            store_.commit(commit_request{&out, "", "", t.id, now_ms()});
+            ++stats_.timers_fired;
+            after_commit(out);
+            continue;
+        }
+        if (stopping_) co_return;
+        // Wake at the next timer (at most an hour away, so clock changes are noticed) or on news.
+        auto wait = timers.empty() ? std::chrono::seconds{3600}
+                                   : std::min<std::chrono::seconds>(timers.front().at - now, std::chrono::seconds{3600});
+        scheduler_wake_.expires_after(wait);
+        co_await scheduler_wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+void service::stop() {
+    stopping_ = true;
+    for (auto& [n, d] : drainers_) d->notify();
+    scheduler_wake_.cancel();
+}
+
+} // namespace pm::bot

@@ -1,0 +1,69 @@
+// The service: routes inbound events into the core, commits what the core decided in one
+// transaction, and drives the outbox drainers and the scheduler. One io_context, one thread.
+#pragma once
+
+#include "adapters/adapter.hpp"
+#include "bot/config.hpp"
+#include "bot/store.hpp"
+#include "conversations/engine.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <map>
+#include <memory>
+
+namespace pm::bot {
+
+struct counters {
+    std::uint64_t events_in = 0, duplicates = 0, acks = 0, sent = 0, send_failures = 0, retries = 0,
+                  commits = 0, timers_fired = 0;
+};
+
+class service {
+public:
+    service(boost::asio::io_context& io, const config& cfg, store& st);
+    ~service();
+
+    void add_platform(std::unique_ptr<adapters::platform> p);
+    adapters::platform* platform(const std::string& name);
+
+    // Starts the drainers and the scheduler, and each platform's run loop.
+    // `on_input_end` is called when a platform's input ends (the shell at end of stdin).
+    void start(std::function<void(const std::string&)> on_input_end);
+
+    // The event sink handed to adapters: de-duplicate, route, apply, commit. Throws when the
+    // commit failed, so the adapter does not ack.
+    boost::asio::awaitable<void> handle(adapters::chat_event ev);
+
+    // Sends everything pending (bounded by `deadline`), then returns.
+    boost::asio::awaitable<void> drain(std::chrono::milliseconds deadline);
+
+    const conv::world& world() const { return world_; }
+    const counters& stats() const { return stats_; }
+    store& storage() { return store_; }
+    void stop();
+
+private:
+    struct drainer;
+    boost::asio::awaitable<void> drain_loop(drainer& d);
+    boost::asio::awaitable<void> scheduler_loop();
+    boost::asio::awaitable<void> flush(const std::string& platform);
+    void after_commit(const conv::outcome& out);
+    void write_exports(const std::string& pm);
+    adapters::outbound to_outbound(const outbox_row& row, bool& ok, std::string& why);
+
+    boost::asio::io_context& io_;
+    const config& cfg_;
+    store& store_;
+    conv::engine engine_;
+    conv::world world_;
+    std::map<std::string, std::unique_ptr<adapters::platform>> platforms_;
+    std::map<std::string, std::unique_ptr<drainer>> drainers_;
+    boost::asio::steady_timer scheduler_wake_;
+    counters stats_;
+    bool stopping_ = false;
+};
+
+} // namespace pm::bot
