@@ -1,2 +1,4 @@
 #include <cstdio>
-int main() { std::puts("postmortem-bot " PM_VERSION); }
+int main() {
+    std::puts("postmortem-bot " PM_VERSION);
+}

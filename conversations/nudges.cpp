@@ -219,6 +219,7 @@ struct token {
     bool camel = false;
     bool has_digit = false;
     bool has_alpha = false;
+    bool person_like = false; // a person word or a name, for `{@person}` in phrases
 };
 
 gap classify_gap(std::string_view s, const std::vector<bool>& m, std::size_t from, std::size_t to) {
@@ -350,7 +351,7 @@ struct word_class {
 };
 
 struct pattern_word {
-    enum kind { literal, any, cls } k = literal;
+    enum kind { literal, any, cls, person_like } k = literal;
     std::string text;               // the word, for literals
     const word_class* wc = nullptr; // for classes
 };
@@ -414,6 +415,8 @@ pattern compile_pattern(std::string_view phrase, const compiled& c) {
         pattern_word pw;
         if (w == "*") {
             pw.k = pattern_word::any;
+        } else if (w == "{@person}") {
+            pw.k = pattern_word::person_like;
         } else if (w.size() > 2 && w.front() == '{' && w.back() == '}') {
             pw.k = pattern_word::cls;
             pw.wc = &c.get(w.substr(1, w.size() - 2));
@@ -445,6 +448,8 @@ bool word_matches(const pattern_word& pw, const token& t) {
         return true;
     case pattern_word::cls:
         return pw.wc->contains(t.norm);
+    case pattern_word::person_like:
+        return t.person_like;
     case pattern_word::literal:
         break;
     }
@@ -491,6 +496,8 @@ struct context {
     // ("Bob's fault" is about Bob) or are skipped as modifiers ("Bob's script failed").
     who classify(const token& t, bool own) const {
         if (possessive.contains(t.norm)) return own ? who::person : who::none;
+        if (person.contains(t.norm)) return who::person;
+        if (system.contains(t.norm)) return who::system;
         if (is_possessive_form(t)) {
             if (!own) return who::none;
             const auto base = t.norm.substr(0, t.norm.rfind('\''));
@@ -500,7 +507,10 @@ struct context {
         }
         if (person.contains(t.norm)) return who::person;
         if (system.contains(t.norm)) return who::system;
-        if (skip.contains(t.norm) || determiner.contains(t.norm) || be.contains(t.norm)) return who::none;
+        // Function words are capitalized at the start of a sentence; they are not names.
+        if (skip.contains(t.norm) || determiner.contains(t.norm) || be.contains(t.norm) ||
+            subordinator.contains(t.norm) || coordinator.contains(t.norm))
+            return who::none;
         // Host names, versions and acronyms are things; a capitalized word is most often a name.
         if (t.has_digit && t.has_alpha) return who::system;
         if (t.all_caps || t.camel) return who::system;
@@ -580,23 +590,44 @@ struct context {
         before.insert(before.end(), after.begin(), after.end());
         bool sys = false;
         for (const auto j : before) {
-            const auto w = classify(toks[j], true);
+            // A possessive counts only for the noun it owns: "Bob's fault", but not "the
+            // vendor's status page blamed …".
+            const auto w = classify(toks[j], j + 1 == first);
             if (w == who::person) return who::person;
             if (w == who::system) sys = true;
         }
         return sys ? who::system : who::none;
     }
 
-    // The first person or thing among the next few words of the same clause.
+    // The first person or thing in the noun phrase that follows: articles are passed over, any
+    // other function word ("lazy about …", "was missed at …") ends the search.
     who next_noun(std::size_t i, std::size_t limit) const {
         for (std::size_t j = i; j < toks.size() && j < i + limit; ++j) {
-            if (j > i && toks[j].before != gap::space && toks[j].before != gap::other) break;
-            if (j == i && toks[j].before != gap::space && toks[j].before != gap::other) break;
-            if (const auto w = classify(toks[j], false); w != who::none) return w;
+            if (toks[j].before != gap::space && toks[j].before != gap::other) break;
+            const token& t = toks[j];
+            if (const auto w = classify(t, false); w != who::none) return w;
+            if (determiner.contains(t.norm)) continue;
+            if (is_function_word(t) || subordinator.contains(t.norm) || coordinator.contains(t.norm)) break;
         }
         return who::none;
     }
+
+    // The agent of a passive ("was missed by the secondary on-call"): the clause after "by".
+    who agent(std::size_t i) const {
+        bool sys = false;
+        for (const auto j : clause_after(i)) {
+            const auto w = classify(toks[j], false);
+            if (w == who::person) return who::person;
+            if (w == who::system) sys = true;
+        }
+        return sys ? who::system : who::none;
+    }
 };
+
+void mark_people(std::vector<token>& toks, const context& cx) {
+    for (auto& t : toks)
+        t.person_like = cx.classify(t, false) == who::person;
+}
 
 struct compiled_rule {
     const rule* r = nullptr;
@@ -632,6 +663,9 @@ bool forward_looking(const std::vector<token>& toks, const std::vector<pattern>&
 // Decide whether a match of a rule is blame, using the words around it.
 bool flagged(const rule& r, const context& cx, std::size_t i, std::size_t n) {
     const auto& toks = cx.toks;
+    // "why didn't anyone …", "who broke …": the phrase names its person itself.
+    for (std::size_t k = i; k < i + n; ++k)
+        if (toks[k].person_like) return true;
     if (r.passive) {
         // Step back over adverbs to the word governing the participle.
         std::size_t j = i;
@@ -644,7 +678,7 @@ bool flagged(const rule& r, const context& cx, std::size_t i, std::size_t n) {
                 // "the page was missed": someone missed it, unless a system did ("by the proxy").
                 const std::size_t after = i + n;
                 if (after < toks.size() && toks[after].norm == "by" && toks[after].before != gap::hard)
-                    return cx.next_noun(after + 1, 4) != who::system;
+                    return cx.agent(after + 1) != who::system;
                 return true;
             }
             if (cx.determiner.contains(prev.norm) || (prev.has_digit && !prev.has_alpha)) {
@@ -661,7 +695,7 @@ bool flagged(const rule& r, const context& cx, std::size_t i, std::size_t n) {
     case subject_mode::clause:
         return cx.clause_owner(i, i + n - 1) != who::system;
     case subject_mode::next:
-        return cx.next_noun(i + n, 3) != who::system;
+        return cx.next_noun(i + n, 4) != who::system;
     }
     return true;
 }
@@ -683,10 +717,11 @@ position locate(std::string_view s, std::size_t offset) {
 
 std::vector<finding> scan(std::string_view text, const ruleset& rules) {
     const auto mask = evidence_mask(text);
-    const auto toks = tokenize(text, mask);
+    auto toks = tokenize(text, mask);
     if (toks.empty()) return {};
     const auto classes = compile_classes(rules);
     const context cx(toks, classes);
+    mark_people(toks, cx);
 
     std::vector<pattern> forward;
     if (const auto it = rules.words.find("forward"); it != rules.words.end())
@@ -756,9 +791,10 @@ std::optional<finding> first(std::string_view text, const ruleset& rules) {
 
 std::optional<std::string> followup(std::string_view text, const ruleset& rules) {
     const auto mask = evidence_mask(text);
-    const auto toks = tokenize(text, mask);
+    auto toks = tokenize(text, mask);
     if (toks.empty()) return std::nullopt;
     const auto classes = compile_classes(rules);
+    mark_people(toks, context(toks, classes));
     for (const auto& r : rules.followups) {
         for (const auto& phrase : r.phrases) {
             const auto p = compile_pattern(phrase, classes);
