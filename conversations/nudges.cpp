@@ -205,6 +205,7 @@ std::vector<bool> evidence_mask(std::string_view s) {
 enum class gap {
     space, // whitespace only: the words of a phrase may be separated by this
     other, // other marks ("/", "*", "&"): not inside a phrase, but still the same clause
+    line,  // whitespace with one line break: inside a phrase, but a clause may end here
     soft,  // comma, dash, bracket, line break: a clause may end here
     hard,  // sentence end, blank line, evidence in between: a clause ends here
 };
@@ -233,7 +234,7 @@ gap classify_gap(std::string_view s, const std::vector<bool>& m, std::size_t fro
         const char c = s[k];
         if (c == '\n') {
             ++newlines;
-            raise(gap::soft);
+            raise(gap::line);
         } else if (is_space(s, k) || at(s, k, nbsp)) {
             continue;
         } else if (c == '.' || c == '!' || c == '?' || c == ';' || c == ':') {
@@ -460,7 +461,7 @@ bool word_matches(const pattern_word& pw, const token& t) {
 bool match_at(const pattern& p, const std::vector<token>& toks, std::size_t i) {
     if (p.empty() || i + p.size() > toks.size()) return false;
     for (std::size_t k = 0; k < p.size(); ++k) {
-        if (k > 0 && toks[i + k].before != gap::space) return false;
+        if (k > 0 && toks[i + k].before != gap::space && toks[i + k].before != gap::line) return false;
         if (!word_matches(p[k], toks[i + k])) return false;
     }
     return true;
@@ -533,8 +534,9 @@ struct context {
         for (std::size_t j = i; j-- > 0;) {
             const gap g = toks[j + 1].before;
             if (g == gap::hard) break;
-            if (g == gap::soft && content) break;
-            if (g == gap::soft) shared = true;
+            const bool soft = g == gap::soft || g == gap::line;
+            if (soft && content) break;
+            if (soft) shared = true;
             const token& t = toks[j];
             if (subordinator.contains(t.norm)) break;
             if (coordinator.contains(t.norm)) {
@@ -554,8 +556,8 @@ struct context {
         bool content = false;
         for (std::size_t j = i; j < toks.size(); ++j) {
             const gap g = toks[j].before;
-            if (j > i && g == gap::hard) break;
-            if (j > i && g == gap::soft && content) break;
+            if (g == gap::hard) break;
+            if (j > i && (g == gap::soft || g == gap::line) && content) break;
             const token& t = toks[j];
             if (subordinator.contains(t.norm)) break;
             if (coordinator.contains(t.norm) && content) break;
@@ -676,9 +678,8 @@ bool flagged(const rule& r, const context& cx, std::size_t i, std::size_t n) {
             const token& prev = toks[j - 1];
             if (cx.be.contains(prev.norm)) {
                 // "the page was missed": someone missed it, unless a system did ("by the proxy").
-                const std::size_t after = i + n;
-                if (after < toks.size() && toks[after].norm == "by" && toks[after].before != gap::hard)
-                    return cx.agent(after + 1) != who::system;
+                for (const auto k : cx.clause_after(i + n))
+                    if (toks[k].norm == "by") return cx.agent(k + 1) != who::system;
                 return true;
             }
             if (cx.determiner.contains(prev.norm) || (prev.has_digit && !prev.has_alpha)) {
