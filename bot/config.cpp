@@ -281,8 +281,10 @@ std::optional<config> load_config(const std::optional<std::filesystem::path>& fi
             reporter qr{n, errors};
             if (auto qs = parse_questions(q, qr)) c.settings.questions = std::move(*qs);
         });
-        sub_file("nudges", [&](const toml::table& q, const std::string&) {
-            if (auto rs = parse_rules(q, errors)) c.settings.rules = std::move(*rs);
+        sub_file("nudges", [&](const toml::table& q, const std::string& n) {
+            std::vector<std::string> rule_errors;
+            if (auto rs = parse_rules(q, rule_errors)) c.settings.rules = std::move(*rs);
+            for (auto& e : rule_errors) errors.push_back(n + ": " + e);
         });
         if (auto* s = t["shell"].as_table()) {
             r.known(*s, "shell.", {"channel"});

@@ -1,3 +1,5 @@
 namespace pm::bot {
-const char* version() { return PM_VERSION; }
+const char* version() {
+    return PM_VERSION;
 }
+} // namespace pm::bot

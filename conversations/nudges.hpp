@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,10 +11,32 @@
 
 namespace pm::conv::nudges {
 
+// Phrases are sequences of words matched whole-word and case-insensitively; the words of a
+// phrase may be separated by any whitespace in the text. A word of a phrase may also be
+// `{class}` (any word of the named class in ruleset::words), `{@person}` (a person word or a
+// name: a capitalized word in no class) or `*` (any one word).
+
+// How the words around a match decide whether it is about a person (flagged) or about a system,
+// a signal or a thing (clean). A listed word is only a hint; who or what it is said of decides.
+enum class subject_mode {
+    none,   // always flagged (character words, "human error")
+    before, // a verb: the subject of its clause decides ("the job missed its window" is clean)
+    clause, // a noun: any person in the clause flags it, else a system there clears it
+    next,   // an adjective: clean when it describes a system ("a stupid race condition")
+};
+
 struct rule {
     std::string id;                   // "counterfactual", "character", …
     std::vector<std::string> phrases; // whole-word, case-insensitive
     std::string reframe;              // the gentle question offered instead
+    // Longer phrases that contain a match and make it harmless ("page fault", "nobody's fault").
+    std::vector<std::string> exceptions;
+    subject_mode subject = subject_mode::none;
+    // A past participle: "the page was missed" implies a person unless "by <system>" follows;
+    // "three missed heartbeats" is decided by the noun it describes.
+    bool passive = false;
+    // Clean inside a sentence that proposes something for the future ("next time", "we should add").
+    bool forward_ok = false;
 };
 
 struct followup_rule {
@@ -25,6 +48,10 @@ struct followup_rule {
 struct ruleset {
     std::vector<rule> nudges;
     std::vector<followup_rule> followups;
+    // Named word classes used by `{class}` in phrases and by the subject checks. The checks read
+    // "person", "possessive", "system", "determiner", "be", "skip", "subordinator",
+    // "coordinator" and "forward" (phrases marking a proposal); a missing class is empty.
+    std::map<std::string, std::vector<std::string>> words;
 };
 
 struct finding {
@@ -32,7 +59,7 @@ struct finding {
     std::size_t column = 1; // 1-based, in bytes
     std::size_t offset = 0; // byte offset in the text
     std::size_t length = 0;
-    std::string phrase;     // the words as written
+    std::string phrase; // the words as written
     std::string reframe;
     std::string rule_id;
 };

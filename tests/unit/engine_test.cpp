@@ -145,7 +145,7 @@ TEST_CASE("engine: timeline lines are read in the writer's zone; bad lines are a
     harness h;
     h.say("alice", "/postmortem start DB failover --no-self @bob");
     h.say("bob", "/postmortem tz Europe/Berlin");
-    h.say("bob", "paged");
+    h.say("bob", "a page");
     auto out = h.say("bob", "15:02 noticed lag on db-2\nrestarted something\n? asked #db\n~15:10-15:20 failover");
     const auto& bob = *h.w.postmortems.at("PM-1").find("bob");
     REQUIRE(bob.steps.size() == 3);
@@ -326,7 +326,7 @@ TEST_CASE("engine: replaying the events rebuilds the same state") {
     h.say("alice", "/postmortem start DB failover @bob");
     h.say("bob", "/postmortem tz Europe/Berlin");
     answer_all(h, "alice");
-    h.say("bob", "paged");
+    h.say("bob", "a page");
     h.say("bob", "15:02 lag\n? asked");
     conv::world fresh;
     for (auto& e : h.log) CHECK(conv::fold(fresh, e));
