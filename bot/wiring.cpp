@@ -1,5 +1,7 @@
 // Wiring that depends on optional parts: the linter and the network adapters.
 #include "bot/cli.hpp"
+#include "bot/lint.hpp"
+#include "bot/rules_config.hpp"
 #include "bot/service.hpp"
 
 #include <iostream>
@@ -7,9 +9,7 @@
 namespace pm::bot {
 
 int run_lint_command(const std::vector<std::string>& files) {
-    (void)files;
-    std::cerr << "postmortem-bot lint: not available in this build\n";
-    return 2;
+    return run_lint(files, load_default_rules(), std::cin, std::cout, std::cerr);
 }
 
 bool add_network_adapter(boost::asio::io_context& io, const config& c, service& svc, const std::string& name,

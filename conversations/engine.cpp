@@ -281,7 +281,10 @@ struct run {
             auto e = ev::make("skipped", p->id);
             e["user"] = who->user;
             e["qid"] = q.id;
-            if (who->in_followup) e["followup"] = true;
+            if (who->in_followup) {
+                e["followup"] = true;
+                e["prompt"] = who->followup_prompt;
+            }
             // Skipping a question answered before (reached again with `back`) keeps that answer.
             if (who->in_followup || !who->answers.contains(q.id)) emit(std::move(e));
             advance(*p, *who);
@@ -328,7 +331,10 @@ struct run {
         e["ref"] = m.message_ref;
         if (priv) e["private"] = true;
         const bool was_followup = who->in_followup;
-        if (was_followup) e["followup"] = true;
+        if (was_followup) {
+            e["followup"] = true;
+            e["prompt"] = who->followup_prompt;
+        }
         emit(std::move(e));
         if (auto f = nudges::first(body, s.rules)) {
             nudge(*p, who->user, *f);
@@ -356,7 +362,10 @@ struct run {
                 e["text"] = body;
                 e["ref"] = ref;
                 if (priv) e["private"] = true;
-                if (fu) e["followup"] = true;
+                if (fu) {
+                    e["followup"] = true;
+                    e["prompt"] = a.prompt;
+                }
                 emit(std::move(e));
                 if (auto f = nudges::first(body, s.rules)) nudge(p, who.user, *f);
                 return;

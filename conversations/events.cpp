@@ -127,6 +127,7 @@ bool fold(world& w, const json::object& e) {
         a.is_private = flag(e, "private");
         a.message_ref = str(e, "ref");
         a.skipped = type == "skipped";
+        a.prompt = str(e, "prompt");
         auto& into = flag(e, "followup") ? who->followups : who->answers;
         into[str(e, "qid")] = std::move(a);
         return true;

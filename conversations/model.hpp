@@ -57,6 +57,7 @@ struct answer {
     bool is_private = false;
     std::string message_ref; // the message that carried it, for edits
     bool skipped = false;
+    std::string prompt;      // for a follow-up: what was asked
 };
 
 struct step {

@@ -252,7 +252,8 @@ rich::message render_summary(const world& w, const postmortem& p, const settings
             part.push_back(rich::para(std::move(l)));
             if (auto fu = x.followups.find(q.id); fu != x.followups.end() && !fu->second.skipped &&
                                                   (!fu->second.is_private || include_private)) {
-                rich::line fl{rich::ital("Follow-up: "), txt(humanize(fu->second.text, w, p, m.labels))};
+                rich::line fl{rich::ital(fu->second.prompt.empty() ? "Follow-up: " : fu->second.prompt + " "),
+                              txt(humanize(fu->second.text, w, p, m.labels))};
                 if (fu->second.is_private) fl.push_back(rich::ital(" (private)"));
                 part.push_back(rich::para(std::move(fl)));
             }
@@ -284,10 +285,16 @@ std::string md_line(const rich::line& l) {
             out += ticks + " " + t + " " + ticks;
             continue;
         }
-        t = text::markdown_escape(t);
-        if (s.bold) t = "**" + t + "**";
-        if (s.italic) t = "_" + t + "_";
-        out += t;
+        // Emphasis cannot open or close next to a space in CommonMark: keep spaces outside it.
+        std::size_t a = t.find_first_not_of(' '), b = t.find_last_not_of(' ');
+        if (a == std::string::npos || (!s.bold && !s.italic)) {
+            out += text::markdown_escape(t);
+            continue;
+        }
+        std::string core = text::markdown_escape(t.substr(a, b - a + 1));
+        if (s.bold) core = "**" + core + "**";
+        if (s.italic) core = "_" + core + "_";
+        out += t.substr(0, a) + core + t.substr(b + 1);
     }
     return out;
 }
@@ -354,7 +361,8 @@ std::string render_json(const world& w, const postmortem& p, const settings& s) 
             a["text"] = humanize(it->second.text, w, p, m.labels);
             a["private"] = it->second.is_private;
             if (auto fu = x.followups.find(qu.id); fu != x.followups.end())
-                a["followup"] = {{"skipped", fu->second.skipped},
+                a["followup"] = {{"prompt", fu->second.prompt},
+                                 {"skipped", fu->second.skipped},
                                  {"text", humanize(fu->second.text, w, p, m.labels)},
                                  {"private", fu->second.is_private}};
             answers[qu.id] = std::move(a);

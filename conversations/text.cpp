@@ -158,10 +158,12 @@ std::string slug(std::string_view title) {
 std::string markdown_escape(std::string_view s) {
     std::string out;
     out.reserve(s.size() + 8);
-    for (char c : s) {
+    bool line_start = true;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
         switch (c) {
-        case '\\': case '`': case '*': case '_': case '[': case ']': case '(': case ')': case '#':
-        case '+': case '!': case '|': case '~': case '>': case '<': case '{': case '}':
+        // Inline markup: emphasis, code, links, autolinks and raw HTML, tables, strikethrough.
+        case '\\': case '`': case '*': case '_': case '[': case ']': case '<': case '>': case '|': case '~':
             out += '\\';
             out += c;
             break;
@@ -169,14 +171,27 @@ std::string markdown_escape(std::string_view s) {
             out += "&amp;";
             break;
         case '\n':
-            out += "  \n";
-            break;
+            out += "  \n"; // a hard line break keeps the writer's lines
+            line_start = true;
+            continue;
         default:
+            // Block markup only counts at the start of a line: headings, lists, rules, quotes.
+            if (line_start && (c == '#' || c == '+' || c == '-' || c == '=')) out += '\\';
+            else if (line_start && std::isdigit(static_cast<unsigned char>(c))) {
+                std::size_t j = i;
+                while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+                if (j < s.size() && (s[j] == '.' || s[j] == ')')) {
+                    out.append(s.substr(i, j - i));
+                    out += '\\';
+                    i = j - 1;
+                    line_start = false;
+                    continue;
+                }
+            }
             out += c;
         }
+        if (c != ' ' && c != '\t') line_start = false;
     }
-    // A line may not start a list or heading: "-" and "1." are escaped at the start.
-    if (!out.empty() && (out[0] == '-' || out[0] == '=')) out.insert(out.begin(), '\\');
     return out;
 }
 
