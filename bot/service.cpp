@@ -163,6 +163,8 @@ asio::awaitable<void> service::handle(adapters::chat_event ev) {
         throw;
     }
     ++stats_.acks;
+    spdlog::debug("committed {} from {}: {} events, {} messages", ev.event_id, ev.platform, out.events.size(),
+                  out.sends.size());
     after_commit(out);
     if (ev.platform == "shell") co_await flush("shell"); // a terminal prints in the order typed
 }
