@@ -1,0 +1,32 @@
+# Shared helpers for the end-to-end tests: each test runs the real binary on the shell adapter.
+# Usage in a test: source "$(dirname "$0")/lib.sh" "$@"
+set -euo pipefail
+BIN=${1:?path to postmortem-bot}
+SRC=${2:?source dir}
+T=$(mktemp -d /tmp/pm-e2e.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+# A fixed wall clock so times read the same on every machine; it still ticks.
+FAKE=${PM_FAKETIME:-2026-11-20 15:00:00}
+command -v faketime >/dev/null || { echo "FAIL: faketime is not installed (apt-get install faketime)"; exit 1; }
+
+fail() { echo "FAIL: $*"; exit 1; }
+pass() { echo "ok: $*"; }
+
+# bot DATA_DIR [args…] < input > output
+bot() {
+    local data=$1; shift
+    faketime "$FAKE" "$BIN" --data-dir "$data" "$@"
+}
+
+# count FILE FIXED-STRING
+count() { grep -cF -- "$2" "$1" || true; }
+
+expect_count() {
+    local n
+    n=$(count "$1" "$2")
+    [ "$n" = "$3" ] || fail "expected $3 × '$2' in $1, found $n"
+}
+
+expect_line() { grep -qxF -- "$2" "$1" || fail "no line '$2' in $1"; }
+expect_has() { grep -qF -- "$2" "$1" || fail "no '$2' in $1"; }
+expect_not() { ! grep -qF -- "$2" "$1" || fail "unexpected '$2' in $1"; }
