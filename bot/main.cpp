@@ -1,5 +1,6 @@
 // postmortem-bot: command line, configuration, wiring, signals.
 #include "adapters/shell/shell.hpp"
+#include "bot/admin.hpp"
 #include "bot/cli.hpp"
 #include "bot/config.hpp"
 #include "bot/service.hpp"
@@ -71,6 +72,24 @@ int main(int argc, char** argv) {
                 std::cerr << "postmortem-bot: " << error << "\n";
                 return 2;
             }
+        }
+    }
+
+    if (cfg->admin_enabled) {
+        try {
+            auto where = bot::start_admin(io, cfg->admin_listen,
+                                          {[&] { return svc.metrics_text(); },
+                                           [&](std::string& why) { return svc.ready(why); }});
+            spdlog::info("admin HTTP listening on {} (/healthz /readyz /metrics)", where);
+        } catch (const std::exception& e) {
+            // A terminal session goes on without it; a service must not run unobserved.
+            const bool shell_only = cfg->adapters == std::vector<std::string>{"shell"};
+            if (!shell_only) {
+                spdlog::critical("{}", e.what());
+                std::cerr << "postmortem-bot: " << e.what() << "\n";
+                return 1;
+            }
+            spdlog::warn("{}; continuing without it", e.what());
         }
     }
 

@@ -116,10 +116,12 @@ void service::start(std::function<void(const std::string&)> on_input_end) {
 }
 
 asio::awaitable<void> service::handle(adapters::chat_event ev) {
-    ++stats_.events_in;
+    const auto started = std::chrono::steady_clock::now();
+    const std::string label = "adapter=\"" + ev.platform + "\"";
+    metrics_.add("postmortem_events_received_total", label);
     if (ev.user.is_bot) co_return;
     if (!ev.event_id.empty() && store_.seen(ev.platform, ev.event_id)) {
-        ++stats_.duplicates;
+        metrics_.add("postmortem_events_duplicate_total", label);
         spdlog::debug("duplicate event {} from {} ignored", ev.event_id, ev.platform);
         co_return;
     }
@@ -153,8 +155,10 @@ asio::awaitable<void> service::handle(adapters::chat_event ev) {
     conv::outcome out = engine_.on_message(world_, m);
     for (auto& l : out.log) spdlog::info("{}: {}", ev.platform, l);
     try {
+        const auto t0 = std::chrono::steady_clock::now();
         store_.commit(commit_request{&out, ev.platform, ev.event_id, std::nullopt, now_ms()});
-        ++stats_.commits;
+        metrics_.observe("postmortem_store_commit_seconds", "",
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     } catch (const std::exception& e) {
         // The world already holds the change; rebuild it from what is durable, then refuse.
         spdlog::error("commit failed, event {} not acknowledged: {}", ev.event_id, e.what());
@@ -162,7 +166,9 @@ asio::awaitable<void> service::handle(adapters::chat_event ev) {
         store_.replay([&](const boost::json::object& x) { conv::fold(world_, x); });
         throw;
     }
-    ++stats_.acks;
+    metrics_.add("postmortem_events_acked_total", label);
+    metrics_.observe("postmortem_ack_latency_seconds", label,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     spdlog::debug("committed {} from {}: {} events, {} messages", ev.event_id, ev.platform, out.events.size(),
                   out.sends.size());
     after_commit(out);
@@ -228,6 +234,7 @@ adapters::outbound service::to_outbound(const outbox_row& row, bool& ok, std::st
 
 asio::awaitable<void> service::drain_loop(drainer& d) {
     const std::string name = d.plat.name();
+    const std::string label = "adapter=\"" + name + "\"";
     for (;;) {
         auto rows = store_.pending(name, 64);
         if (rows.empty()) {
@@ -254,7 +261,7 @@ asio::awaitable<void> service::drain_loop(drainer& d) {
             if (!ok) {
                 spdlog::error("outbox row {} for {} cannot be sent: {}", row.id, name, why);
                 store_.mark_failed(row.id, why);
-                ++stats_.send_failures;
+                metrics_.add("postmortem_send_failures_total", label);
                 continue;
             }
             if (row.st == outbox_row::state::sending) {
@@ -268,25 +275,32 @@ asio::awaitable<void> service::drain_loop(drainer& d) {
             }
             if (row.attempts >= 20) {
                 store_.mark_failed(row.id, "gave up after 20 attempts");
-                ++stats_.send_failures;
+                metrics_.add("postmortem_send_failures_total", label);
                 spdlog::error("outbox row {} for {}: gave up after 20 attempts", row.id, name);
                 continue;
             }
             store_.mark_sending(row.id);
+            const auto t0 = std::chrono::steady_clock::now();
             auto r = co_await d.plat.send(o);
+            metrics_.observe("postmortem_send_latency_seconds", label,
+                             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
             using st = adapters::send_result::status;
             if (r.st == st::sent) {
                 store_.mark_sent(row, r.ref);
-                ++stats_.sent;
+                metrics_.add("postmortem_messages_sent_total", label);
                 continue;
             }
             if (r.st == st::failed) {
                 spdlog::error("outbox row {} for {} failed: {}", row.id, name, r.error);
                 store_.mark_failed(row.id, r.error);
-                ++stats_.send_failures;
+                metrics_.add("postmortem_send_failures_total", label);
                 continue;
             }
-            ++stats_.retries;
+            metrics_.add("postmortem_send_retries_total", label);
+            if (r.st == st::retry) {
+                metrics_.add("postmortem_rate_limited_total", label);
+                metrics_.observe("postmortem_retry_wait_seconds", label, static_cast<double>(r.retry_after.count()) / 1000);
+            }
             const auto backoff = r.st == st::retry ? std::max<std::int64_t>(r.retry_after.count(), 100)
                                                    : std::min<std::int64_t>(30000, 500LL << std::min(row.attempts, 6));
             spdlog::warn("outbox row {} for {}: {} — retrying in {} ms", row.id, name,
@@ -332,7 +346,9 @@ asio::awaitable<void> service::scheduler_loop() {
             auto& t = timers.front();
             conv::outcome out = engine_.on_timer(world_, t.timer, now);
             store_.commit(commit_request{&out, "", "", t.id, now_ms()});
-            ++stats_.timers_fired;
+            metrics_.add("postmortem_timers_fired_total", t.timer.what == conv::timer_in::kind::remind
+                                                              ? "kind=\"remind\""
+                                                              : "kind=\"deadline\"");
             after_commit(out);
             continue;
         }
@@ -343,6 +359,35 @@ asio::awaitable<void> service::scheduler_loop() {
         scheduler_wake_.expires_after(wait);
         co_await scheduler_wake_.async_wait(asio::as_tuple(asio::use_awaitable));
     }
+}
+
+std::string service::metrics_text() {
+    metrics_.set("postmortem_outbox_depth", "", static_cast<double>(store_.outbox_depth()));
+    std::size_t open = 0, interviews = 0;
+    for (auto& [id, p] : world_.postmortems) {
+        if (p.st != conv::postmortem::state::open) continue;
+        ++open;
+        for (auto& x : p.participants) interviews += x.st == conv::participant::stage::active;
+    }
+    metrics_.set("postmortem_open_postmortems", "", static_cast<double>(open));
+    metrics_.set("postmortem_interviews_in_progress", "", static_cast<double>(interviews));
+    metrics_.set("postmortem_build_info", "version=\"" PM_VERSION "\"", 1);
+    for (auto& [name, p] : platforms_)
+        metrics_.set("postmortem_adapter_up", "adapter=\"" + name + "\"", p->ready() ? 1 : 0);
+    return metrics_.render();
+}
+
+bool service::ready(std::string& why) {
+    for (auto& [name, p] : platforms_)
+        if (!p->ready()) {
+            why = name + " is not connected";
+            return false;
+        }
+    if (!store_.writable()) {
+        why = "the store is not writable";
+        return false;
+    }
+    return true;
 }
 
 void service::stop() {

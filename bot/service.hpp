@@ -4,6 +4,7 @@
 
 #include "adapters/adapter.hpp"
 #include "bot/config.hpp"
+#include "bot/metrics.hpp"
 #include "bot/store.hpp"
 #include "conversations/engine.hpp"
 
@@ -15,11 +16,6 @@
 #include <memory>
 
 namespace pm::bot {
-
-struct counters {
-    std::uint64_t events_in = 0, duplicates = 0, acks = 0, sent = 0, send_failures = 0, retries = 0,
-                  commits = 0, timers_fired = 0;
-};
 
 class service {
 public:
@@ -41,7 +37,10 @@ public:
     boost::asio::awaitable<void> drain(std::chrono::milliseconds deadline);
 
     const conv::world& world() const { return world_; }
-    const counters& stats() const { return stats_; }
+    // Metrics with the gauges brought up to date; `ready` is every adapter connected and the
+    // store writable, with the reason when not.
+    std::string metrics_text();
+    bool ready(std::string& why);
     store& storage() { return store_; }
     void stop();
 
@@ -62,7 +61,7 @@ private:
     std::map<std::string, std::unique_ptr<adapters::platform>> platforms_;
     std::map<std::string, std::unique_ptr<drainer>> drainers_;
     boost::asio::steady_timer scheduler_wake_;
-    counters stats_;
+    metrics metrics_;
     bool stopping_ = false;
 };
 

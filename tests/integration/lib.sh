@@ -6,6 +6,7 @@ SRC=${2:?source dir}
 T=$(mktemp -d /tmp/pm-e2e.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 # A fixed wall clock so times read the same on every machine; it still ticks.
+export POSTMORTEM_ADMIN_LISTEN=127.0.0.1:0
 FAKE=${PM_FAKETIME:-2026-11-20 15:00:00}
 command -v faketime >/dev/null || { echo "FAIL: faketime is not installed (apt-get install faketime)"; exit 1; }
 

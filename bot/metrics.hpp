@@ -1,0 +1,49 @@
+// Prometheus text-format metrics: counters and histograms keyed by name and labels.
+// Single-threaded like the service; rendering sorts by name so the output is stable.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace pm::bot {
+
+class histogram {
+public:
+    // Upper bounds in seconds: 100 µs … 10 s.
+    static constexpr std::array<double, 12> bounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                   0.01,   0.025,   0.05,   0.1,   1.0,    10.0};
+    void observe(double seconds);
+    std::uint64_t count() const { return count_; }
+    double sum() const { return sum_; }
+    std::uint64_t bucket(std::size_t i) const { return buckets_[i]; }
+
+private:
+    std::array<std::uint64_t, bounds.size()> buckets_{};
+    std::uint64_t count_ = 0;
+    double sum_ = 0;
+};
+
+class metrics {
+public:
+    // `labels` is the inside of {…}, e.g. `adapter="slack"`; empty for none.
+    void add(const std::string& name, const std::string& labels = "", std::uint64_t n = 1);
+    void set(const std::string& name, const std::string& labels, double value);
+    void observe(const std::string& name, const std::string& labels, double seconds);
+    std::uint64_t counter(const std::string& name, const std::string& labels = "") const;
+    // HELP texts are registered once per name.
+    void describe(const std::string& name, const std::string& type, const std::string& help);
+    std::string render() const;
+
+private:
+    struct family {
+        std::string type = "counter";
+        std::string help;
+        std::map<std::string, double> values;
+        std::map<std::string, histogram> histograms;
+    };
+    std::map<std::string, family> families_;
+};
+
+} // namespace pm::bot
