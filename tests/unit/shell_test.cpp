@@ -1,0 +1,51 @@
+#include "adapters/shell/shell.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace pm::adapters;
+using pk = shell::parsed_line::kind;
+
+TEST_CASE("shell: line syntax") {
+    auto l = shell::parse_line("alice: hello there ");
+    CHECK(l.k == pk::say);
+    CHECK(l.user == "alice");
+    CHECK(l.text == "hello there");
+    l = shell::parse_line("bob -> bot: /postmortem status");
+    CHECK(l.k == pk::dm);
+    CHECK(l.user == "bob");
+    CHECK(l.text == "/postmortem status");
+    l = shell::parse_line("/channel #db-team");
+    CHECK(l.k == pk::switch_channel);
+    CHECK(l.channel == "#db-team");
+    CHECK(shell::parse_line("").k == pk::blank);
+    CHECK(shell::parse_line("# a comment").k == pk::blank);
+    l = shell::parse_line("alice hello");
+    CHECK(l.k == pk::invalid);
+    CHECK(l.error == "put a colon after the name: `alice: text`");
+    CHECK(shell::parse_line("/channel nothash").k == pk::invalid);
+    CHECK(shell::parse_line(": no name").k == pk::invalid);
+    CHECK(shell::parse_line("alice -> carol: hi").k == pk::invalid);
+}
+
+TEST_CASE("shell: commands and mentions become neutral events") {
+    auto e = shell::to_event(shell::parse_line("alice: /postmortem start DB @bob @carol."), "#incident", 7, {});
+    CHECK(e.is_command);
+    CHECK(e.text == "start DB <@bob> <@carol>.");
+    REQUIRE(e.mentions.size() == 2);
+    CHECK(e.mentions[1].id == "carol");
+    CHECK(e.where.k == place::kind::channel);
+    CHECK(e.where.channel == "#incident");
+    CHECK(e.answers_anywhere);
+    e = shell::to_event(shell::parse_line("bob -> bot: mail me at bob@example.com"), "#incident", 8, {});
+    CHECK(!e.is_command);
+    CHECK(e.where.k == place::kind::dm);
+    CHECK(e.text == "mail me at bob@example.com");
+    CHECK(e.mentions.empty());
+}
+
+TEST_CASE("shell: printing with the place and indented continuation lines") {
+    pm::rich::message m{{pm::rich::para({pm::rich::txt("first"), pm::rich::mention("bob", "bob")}),
+                         pm::rich::bullets({{pm::rich::txt("a")}, {pm::rich::txt("b\nc")}})},
+                        ""};
+    CHECK(shell::print("#incident thread alice", m) == "[#incident thread alice] first@bob\n  - a\n  - b\n  c\n");
+}
