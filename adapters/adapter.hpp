@@ -2,8 +2,6 @@
 // Adapters know their platform and the core's rich-text model; they know nothing of incidents.
 #pragma once
 
-#include "conversations/richtext.hpp"
-
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
@@ -13,15 +11,17 @@
 #include <string>
 #include <vector>
 
+#include "conversations/richtext.hpp"
+
 namespace pm::adapters {
 
 using millis = std::chrono::milliseconds;
 using sys_millis = std::chrono::sys_time<std::chrono::milliseconds>;
 
 struct user_ref {
-    std::string id;                 // platform user id (Slack U…, Matrix MXID, shell name)
-    std::string name;               // display name as known now (may be empty)
-    std::optional<std::string> tz;  // IANA zone the platform supplies (Slack users.info), if any
+    std::string id;                // platform user id (Slack U…, Matrix MXID, shell name)
+    std::string name;              // display name as known now (may be empty)
+    std::optional<std::string> tz; // IANA zone the platform supplies (Slack users.info), if any
     bool is_bot = false;
 };
 
@@ -35,14 +35,14 @@ struct place {
 
 // One inbound message, normalised. Mentions in `text` are written `<@ID>` whatever the platform.
 struct chat_event {
-    std::string platform;               // "shell", "slack", "matrix"
-    std::string event_id;               // platform id used for de-duplication
+    std::string platform; // "shell", "slack", "matrix"
+    std::string event_id; // platform id used for de-duplication
     user_ref user;
     place where;
-    std::string text;                   // for commands: the arguments after the command word
-    bool is_command = false;            // `/postmortem …`, `!postmortem …`, slash command, @bot postmortem
-    bool answers_anywhere = false;      // shell: a participant's plain line answers their open prompt
-    std::string message_ref;            // platform ref of this message (Slack ts, Matrix event id)
+    std::string text;              // for commands: the arguments after the command word
+    bool is_command = false;       // `/postmortem …`, `!postmortem …`, slash command, @bot postmortem
+    bool answers_anywhere = false; // shell: a participant's plain line answers their open prompt
+    std::string message_ref;       // platform ref of this message (Slack ts, Matrix event id)
     std::optional<std::string> edit_of; // the message_ref this edit replaces
     sys_millis time{};                  // platform timestamp (Slack ts, Matrix origin_server_ts)
     std::vector<user_ref> mentions;     // users mentioned, with names where the platform gives them
@@ -52,24 +52,24 @@ struct chat_event {
 // One outbound message, from an outbox row.
 struct outbound {
     std::int64_t outbox_id = 0;
-    std::string txn_id;                 // stable idempotency key (Matrix txnId, Slack metadata)
+    std::string txn_id; // stable idempotency key (Matrix txnId, Slack metadata)
     enum class target { channel, thread, dm, private_to } to = target::channel;
-    std::string channel;                // channel / room id (for private_to: the channel it concerns)
-    std::string thread_root;            // platform ref of the thread root, for `thread`
-    std::string user;                   // the addressee for `dm` and `private_to`
+    std::string channel;     // channel / room id (for private_to: the channel it concerns)
+    std::string thread_root; // platform ref of the thread root, for `thread`
+    std::string user;        // the addressee for `dm` and `private_to`
     rich::message body;
-    std::vector<std::string> notify;    // user ids this message is meant to notify (thread roots)
-    std::string file_name;              // an attachment (export) when non-empty
+    std::vector<std::string> notify; // user ids this message is meant to notify (thread roots)
+    std::string file_name;           // an attachment (export) when non-empty
     std::string file_content;
 };
 
 struct send_result {
     enum class status { sent, retry, failed, unknown };
     status st = status::sent;
-    std::string ref;                    // platform ref of the (first) posted message
-    std::string dm_channel;             // for `dm`: the channel the platform opened
-    millis retry_after{0};              // for `retry`: how long to wait
-    std::string error;                  // a readable reason for `failed` / `unknown`
+    std::string ref;        // platform ref of the (first) posted message
+    std::string dm_channel; // for `dm`: the channel the platform opened
+    millis retry_after{0};  // for `retry`: how long to wait
+    std::string error;      // a readable reason for `failed` / `unknown`
 };
 
 // What the bot hands an adapter: called once per inbound event; its awaitable completes only

@@ -4,6 +4,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+
 #include <spdlog/spdlog.h>
 
 namespace pm::bot {
@@ -64,7 +65,8 @@ asio::awaitable<void> serve(beast::tcp_stream stream, std::shared_ptr<admin_hand
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std::shared_ptr<admin_handlers> h) {
+asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor,
+                                  std::shared_ptr<admin_handlers> h) {
     for (;;) {
         auto [ec, sock] = co_await acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
         if (ec == asio::error::operation_aborted) co_return;
@@ -74,7 +76,8 @@ asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std::
             co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
-        asio::co_spawn(acceptor->get_executor(), serve(beast::tcp_stream(std::move(sock)), h), asio::detached);
+        asio::co_spawn(acceptor->get_executor(), serve(beast::tcp_stream(std::move(sock)), h),
+                       asio::detached);
     }
 }
 
@@ -104,7 +107,8 @@ std::string start_admin(asio::io_context& io, const std::string& listen, admin_h
     if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) throw std::runtime_error("admin: cannot listen on " + listen + ": " + ec.message());
     const auto bound = acceptor->local_endpoint();
-    asio::co_spawn(io, accept_loop(acceptor, std::make_shared<admin_handlers>(std::move(handlers))), asio::detached);
+    asio::co_spawn(io, accept_loop(acceptor, std::make_shared<admin_handlers>(std::move(handlers))),
+                   asio::detached);
     return bound.address().to_string() + ":" + std::to_string(bound.port());
 }
 

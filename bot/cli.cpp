@@ -1,15 +1,15 @@
 #include "bot/cli.hpp"
 
-#include "bot/service.hpp"
+#include <boost/json.hpp>
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/json.hpp>
-
 #include <iostream>
+
+#include "bot/service.hpp"
 
 namespace pm::bot {
 
@@ -69,12 +69,16 @@ void apply_cli(const cli_options& o, config& c, std::vector<std::string>& errors
     c.adapters.erase(std::unique(c.adapters.begin(), c.adapters.end()), c.adapters.end());
     for (auto& a : c.adapters) {
         if (a == "slack") {
-            if (c.slack.bot_token.empty()) errors.push_back("slack: SLACK_BOT_TOKEN (or slack.bot_token_file) is not set");
-            if (c.slack.app_token.empty()) errors.push_back("slack: SLACK_APP_TOKEN (or slack.app_token_file) is not set");
+            if (c.slack.bot_token.empty())
+                errors.push_back("slack: SLACK_BOT_TOKEN (or slack.bot_token_file) is not set");
+            if (c.slack.app_token.empty())
+                errors.push_back("slack: SLACK_APP_TOKEN (or slack.app_token_file) is not set");
         }
         if (a == "matrix") {
-            if (c.matrix.homeserver.empty()) errors.push_back("matrix: MATRIX_HOMESERVER (or matrix.homeserver) is not set");
-            if (c.matrix.user_id.empty()) errors.push_back("matrix: MATRIX_USER_ID (or matrix.user_id) is not set");
+            if (c.matrix.homeserver.empty())
+                errors.push_back("matrix: MATRIX_HOMESERVER (or matrix.homeserver) is not set");
+            if (c.matrix.user_id.empty())
+                errors.push_back("matrix: MATRIX_USER_ID (or matrix.user_id) is not set");
             if (c.matrix.access_token.empty() && c.matrix.password.empty())
                 errors.push_back("matrix: MATRIX_ACCESS_TOKEN (or a password) is not set");
         }
@@ -90,13 +94,17 @@ public:
         auto s = boost::json::serialize(boost::json::string_view(msg.payload.data(), msg.payload.size()));
         dest.append(s.data(), s.data() + s.size());
     }
-    std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<json_message_flag>(); }
+    std::unique_ptr<custom_flag_formatter> clone() const override {
+        return std::make_unique<json_message_flag>();
+    }
 };
 
 void install(const config& c) {
     std::shared_ptr<spdlog::sinks::sink> sink;
-    if (c.log_file.empty()) sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    else sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(c.log_file);
+    if (c.log_file.empty())
+        sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    else
+        sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(c.log_file);
     auto logger = std::make_shared<spdlog::logger>("postmortem-bot", sink);
     if (c.log_format == "json") {
         auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
@@ -113,7 +121,9 @@ void install(const config& c) {
 
 } // namespace
 
-void setup_logging(const config& c) { install(c); }
+void setup_logging(const config& c) {
+    install(c);
+}
 void reopen_logs(const config& c) {
     install(c);
     spdlog::info("log reopened");

@@ -1,13 +1,13 @@
 // Command-line options and process set-up that main() wires together.
 #pragma once
 
-#include "bot/config.hpp"
-
 #include <boost/asio/io_context.hpp>
 
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "bot/config.hpp"
 
 namespace pm::bot {
 

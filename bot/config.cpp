@@ -1,14 +1,14 @@
 #include "bot/config.hpp"
 
-#include "bot/rules_config.hpp"
-#include "conversations/times.hpp"
-
 #include <toml++/toml.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "bot/rules_config.hpp"
+#include "conversations/times.hpp"
 
 namespace pm::bot {
 
@@ -20,7 +20,8 @@ namespace {
 
 std::size_t distance(std::string_view a, std::string_view b) {
     std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        prev[j] = j;
     for (std::size_t i = 1; i <= a.size(); ++i) {
         cur[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j)
@@ -41,7 +42,8 @@ struct reporter {
     void known(const toml::table& t, const std::string& prefix, std::initializer_list<const char*> keys) {
         for (auto& [k, v] : t) {
             bool ok = false;
-            for (auto* x : keys) ok = ok || k.str() == x;
+            for (auto* x : keys)
+                ok = ok || k.str() == x;
             if (ok) continue;
             std::string best;
             std::size_t bd = 4;
@@ -53,11 +55,14 @@ struct reporter {
     }
 };
 
-template <class T> void get(reporter& r, const toml::table& t, const char* key, const std::string& prefix, T& out) {
+template <class T>
+void get(reporter& r, const toml::table& t, const char* key, const std::string& prefix, T& out) {
     const toml::node* n = t.get(key);
     if (!n) return;
-    if (auto v = n->value<T>()) out = *v;
-    else r.at(n, prefix + key, "has the wrong type");
+    if (auto v = n->value<T>())
+        out = *v;
+    else
+        r.at(n, prefix + key, "has the wrong type");
 }
 
 void get_duration(reporter& r, const toml::table& t, const char* key, const std::string& prefix,
@@ -66,8 +71,10 @@ void get_duration(reporter& r, const toml::table& t, const char* key, const std:
     if (!n) return;
     auto s = n->value<std::string>();
     auto d = s ? parse_duration(*s) : std::nullopt;
-    if (!d || d->count() <= 0) r.at(n, prefix + key, "expects a duration such as \"30m\", \"24h\" or \"3d\"");
-    else out = *d;
+    if (!d || d->count() <= 0)
+        r.at(n, prefix + key, "expects a duration such as \"30m\", \"24h\" or \"3d\"");
+    else
+        out = *d;
 }
 
 std::optional<std::string> read_file(const std::filesystem::path& p) {
@@ -76,7 +83,8 @@ std::optional<std::string> read_file(const std::filesystem::path& p) {
     std::ostringstream ss;
     ss << in.rdbuf();
     std::string s = ss.str();
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' '))
+        s.pop_back();
     return s;
 }
 
@@ -102,7 +110,8 @@ std::optional<conv::question_set> parse_questions(const toml::table& t, reporter
         get(r, *q, "prompt", "question.", x.prompt);
         get(r, *q, "timeline", "question.", x.timeline);
         get(r, *q, "ideas", "question.", x.ideas);
-        if (x.id.empty() || x.id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
+        if (x.id.empty() ||
+            x.id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
             r.at(q, "question.id", "needs lowercase letters, digits and _");
         else if (!ids.insert(x.id).second)
             r.at(q, "question.id", "`" + x.id + "` is used twice");
@@ -115,11 +124,13 @@ std::optional<conv::question_set> parse_questions(const toml::table& t, reporter
     return qs;
 }
 
-std::optional<toml::table> parse_toml(const std::string& text, const std::string& name, std::vector<std::string>& e) {
+std::optional<toml::table> parse_toml(const std::string& text, const std::string& name,
+                                      std::vector<std::string>& e) {
     try {
         return toml::parse(text, name);
     } catch (const toml::parse_error& err) {
-        e.push_back(name + ":" + std::to_string(err.source().begin.line) + ": " + std::string(err.description()));
+        e.push_back(name + ":" + std::to_string(err.source().begin.line) + ": " +
+                    std::string(err.description()));
         return std::nullopt;
     }
 }
@@ -141,18 +152,24 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view s) {
         n = n * 10 + (c - '0');
     }
     switch (unit) {
-    case 's': return std::chrono::seconds{n};
-    case 'm': return std::chrono::seconds{n * 60};
-    case 'h': return std::chrono::seconds{n * 3600};
-    case 'd': return std::chrono::seconds{n * 86400};
-    default: return std::nullopt;
+    case 's':
+        return std::chrono::seconds{n};
+    case 'm':
+        return std::chrono::seconds{n * 60};
+    case 'h':
+        return std::chrono::seconds{n * 3600};
+    case 'd':
+        return std::chrono::seconds{n * 86400};
+    default:
+        return std::nullopt;
     }
 }
 
 conv::question_set default_questions() {
     std::vector<std::string> e;
     reporter r{"config/questions.toml", e};
-    auto t = toml::parse(std::string_view(embedded::questions_toml), std::string_view("config/questions.toml"));
+    auto t =
+        toml::parse(std::string_view(embedded::questions_toml), std::string_view("config/questions.toml"));
     return *parse_questions(t, r);
 }
 
@@ -171,8 +188,10 @@ std::optional<config> load_config(const std::optional<std::filesystem::path>& fi
         std::string path;
         get(r, *t, (std::string(key) + "_file").c_str(), prefix, path);
         if (!path.empty()) {
-            if (auto v = read_file(base / path)) out = *v;
-            else r.at(t->get(std::string(key) + "_file"), prefix + key + "_file", "cannot read " + path);
+            if (auto v = read_file(base / path))
+                out = *v;
+            else
+                r.at(t->get(std::string(key) + "_file"), prefix + key + "_file", "cannot read " + path);
         }
     };
 
@@ -185,23 +204,27 @@ std::optional<config> load_config(const std::optional<std::filesystem::path>& fi
         auto tbl = parse_toml(*text, name, errors);
         if (!tbl) return std::nullopt;
         const toml::table& t = *tbl;
-        r.known(t, "", {"adapters", "defaults", "summary", "storage", "admin", "log", "questions", "nudges", "shell",
-                        "slack", "matrix", "limits"});
+        r.known(t, "",
+                {"adapters", "defaults", "summary", "storage", "admin", "log", "questions", "nudges", "shell",
+                 "slack", "matrix", "limits"});
         if (const toml::node* a = t.get("adapters")) {
             if (auto* arr = a->as_array()) {
                 for (auto& x : *arr) {
                     auto s = x.value<std::string>();
                     if (!s || (*s != "shell" && *s != "slack" && *s != "matrix"))
                         r.at(&x, "adapters", "each adapter is \"shell\", \"slack\" or \"matrix\"");
-                    else c.adapters.push_back(*s);
+                    else
+                        c.adapters.push_back(*s);
                 }
-            } else r.at(a, "adapters", "expects a list such as [\"slack\"]");
+            } else
+                r.at(a, "adapters", "expects a list such as [\"slack\"]");
         }
         if (auto* d = t["defaults"].as_table()) {
             r.known(*d, "defaults.", {"timezone", "interview", "auto_finish", "remind_after", "deadline"});
             get(r, *d, "timezone", "defaults.", c.settings.default_tz);
             if (!conv::times::valid_zone(c.settings.default_tz))
-                r.at(d->get("timezone"), "defaults.timezone", "`" + c.settings.default_tz + "` is not an IANA zone");
+                r.at(d->get("timezone"), "defaults.timezone",
+                     "`" + c.settings.default_tz + "` is not an IANA zone");
             std::string interview = "thread";
             get(r, *d, "interview", "defaults.", interview);
             if (interview != "thread" && interview != "dm")
@@ -215,11 +238,13 @@ std::optional<config> load_config(const std::optional<std::filesystem::path>& fi
             r.known(*s, "summary.", {"timezone", "gap_minutes", "conflict_minutes"});
             get(r, *s, "timezone", "summary.", c.settings.summary_tz);
             if (!conv::times::valid_zone(c.settings.summary_tz))
-                r.at(s->get("timezone"), "summary.timezone", "`" + c.settings.summary_tz + "` is not an IANA zone");
+                r.at(s->get("timezone"), "summary.timezone",
+                     "`" + c.settings.summary_tz + "` is not an IANA zone");
             std::int64_t gap = c.settings.gap_minutes, conflict = c.settings.conflict_minutes;
             get(r, *s, "gap_minutes", "summary.", gap);
             get(r, *s, "conflict_minutes", "summary.", conflict);
-            if (gap < 1 || gap > 10080) r.at(s->get("gap_minutes"), "summary.gap_minutes", "expects 1 to 10080");
+            if (gap < 1 || gap > 10080)
+                r.at(s->get("gap_minutes"), "summary.gap_minutes", "expects 1 to 10080");
             if (conflict < 1 || conflict > 1440)
                 r.at(s->get("conflict_minutes"), "summary.conflict_minutes", "expects 1 to 1440");
             c.settings.gap_minutes = static_cast<int>(gap);
@@ -229,7 +254,8 @@ std::optional<config> load_config(const std::optional<std::filesystem::path>& fi
             r.known(*s, "storage.", {"data_dir"});
             std::string d;
             get(r, *s, "data_dir", "storage.", d);
-            if (!d.empty()) c.data_dir = std::filesystem::path(d).is_absolute() ? std::filesystem::path(d) : base / d;
+            if (!d.empty())
+                c.data_dir = std::filesystem::path(d).is_absolute() ? std::filesystem::path(d) : base / d;
         }
         if (auto* s = t["admin"].as_table()) {
             r.known(*s, "admin.", {"listen", "enabled"});
@@ -241,9 +267,11 @@ std::optional<config> load_config(const std::optional<std::filesystem::path>& fi
             get(r, *s, "level", "log.", c.log_level);
             get(r, *s, "format", "log.", c.log_format);
             get(r, *s, "file", "log.", c.log_file);
-            static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+            static const std::set<std::string> levels{"trace", "debug",    "info", "warn",
+                                                      "error", "critical", "off"};
             if (!levels.contains(c.log_level))
-                r.at(s->get("level"), "log.level", "is one of trace, debug, info, warn, error, critical, off");
+                r.at(s->get("level"), "log.level",
+                     "is one of trace, debug, info, warn, error, critical, off");
             if (c.log_format != "text" && c.log_format != "json")
                 r.at(s->get("format"), "log.format", "is \"text\" or \"json\"");
         }
@@ -255,8 +283,10 @@ std::optional<config> load_config(const std::optional<std::filesystem::path>& fi
             get(r, *s, "max_answer_bytes", "limits.", a);
             get(r, *s, "max_participants", "limits.", p);
             get(r, *s, "max_steps", "limits.", st);
-            if (a < 256 || a > 1 << 20) r.at(s->get("max_answer_bytes"), "limits.max_answer_bytes", "expects 256 to 1048576");
-            if (p < 1 || p > 1000) r.at(s->get("max_participants"), "limits.max_participants", "expects 1 to 1000");
+            if (a < 256 || a > 1 << 20)
+                r.at(s->get("max_answer_bytes"), "limits.max_answer_bytes", "expects 256 to 1048576");
+            if (p < 1 || p > 1000)
+                r.at(s->get("max_participants"), "limits.max_participants", "expects 1 to 1000");
             if (st < 1 || st > 10000) r.at(s->get("max_steps"), "limits.max_steps", "expects 1 to 10000");
             c.settings.max_answer_bytes = static_cast<std::size_t>(a);
             c.settings.max_participants = static_cast<std::size_t>(p);
@@ -284,22 +314,25 @@ std::optional<config> load_config(const std::optional<std::filesystem::path>& fi
         sub_file("nudges", [&](const toml::table& q, const std::string& n) {
             std::vector<std::string> rule_errors;
             if (auto rs = parse_rules(q, rule_errors)) c.settings.rules = std::move(*rs);
-            for (auto& e : rule_errors) errors.push_back(n + ": " + e);
+            for (auto& e : rule_errors)
+                errors.push_back(n + ": " + e);
         });
         if (auto* s = t["shell"].as_table()) {
             r.known(*s, "shell.", {"channel"});
             get(r, *s, "channel", "shell.", c.shell_channel);
         }
         if (auto* s = t["slack"].as_table()) {
-            r.known(*s, "slack.", {"api_url", "bot_token", "bot_token_file", "app_token", "app_token_file", "ca_file"});
+            r.known(*s, "slack.",
+                    {"api_url", "bot_token", "bot_token_file", "app_token", "app_token_file", "ca_file"});
             get(r, *s, "api_url", "slack.", c.slack.api_url);
             get(r, *s, "ca_file", "slack.", c.slack.ca_file);
             secret(s, "bot_token", "slack.", c.slack.bot_token);
             secret(s, "app_token", "slack.", c.slack.app_token);
         }
         if (auto* s = t["matrix"].as_table()) {
-            r.known(*s, "matrix.", {"homeserver", "user_id", "access_token", "access_token_file", "password",
-                                    "password_file", "ca_file"});
+            r.known(*s, "matrix.",
+                    {"homeserver", "user_id", "access_token", "access_token_file", "password",
+                     "password_file", "ca_file"});
             get(r, *s, "homeserver", "matrix.", c.matrix.homeserver);
             get(r, *s, "user_id", "matrix.", c.matrix.user_id);
             get(r, *s, "ca_file", "matrix.", c.matrix.ca_file);
@@ -313,8 +346,10 @@ std::optional<config> load_config(const std::optional<std::filesystem::path>& fi
         if (auto v = env(name); v && !v->empty()) out = *v;
         const std::string fname = std::string(name) + "_FILE";
         if (auto f = env(fname.c_str()); f && !f->empty()) {
-            if (auto v = read_file(*f)) out = *v;
-            else errors.push_back("environment:0: " + fname + ": cannot read " + *f);
+            if (auto v = read_file(*f))
+                out = *v;
+            else
+                errors.push_back("environment:0: " + fname + ": cannot read " + *f);
         }
     };
     from_env("SLACK_BOT_TOKEN", c.slack.bot_token);

@@ -2,13 +2,13 @@
 // validated once at start-up. Every problem is reported at once, with its key and line.
 #pragma once
 
-#include "conversations/model.hpp"
-
 #include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "conversations/model.hpp"
 
 namespace pm::bot {
 

@@ -1,17 +1,18 @@
 // postmortem-bot: command line, configuration, wiring, signals.
+#include <boost/asio.hpp>
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
 #include "adapters/shell/shell.hpp"
 #include "bot/admin.hpp"
 #include "bot/cli.hpp"
 #include "bot/config.hpp"
 #include "bot/service.hpp"
 #include "bot/store.hpp"
-
-#include <boost/asio.hpp>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
-
-#include <iostream>
 
 namespace asio = boost::asio;
 using namespace pm;
@@ -39,7 +40,8 @@ int main(int argc, char** argv) {
     auto cfg = bot::load_config(opts.config_file, bot::process_env, errors);
     if (cfg) bot::apply_cli(opts, *cfg, errors);
     if (!cfg || !errors.empty()) {
-        for (auto& e : errors) std::cerr << e << "\n";
+        for (auto& e : errors)
+            std::cerr << e << "\n";
         std::cerr << "postmortem-bot: the configuration has " << errors.size()
                   << (errors.size() == 1 ? " problem" : " problems") << "\n";
         return 2;
@@ -77,9 +79,9 @@ int main(int argc, char** argv) {
 
     if (cfg->admin_enabled) {
         try {
-            auto where = bot::start_admin(io, cfg->admin_listen,
-                                          {[&] { return svc.metrics_text(); },
-                                           [&](std::string& why) { return svc.ready(why); }});
+            auto where = bot::start_admin(
+                io, cfg->admin_listen,
+                {[&] { return svc.metrics_text(); }, [&](std::string& why) { return svc.ready(why); }});
             spdlog::info("admin HTTP listening on {} (/healthz /readyz /metrics)", where);
         } catch (const std::exception& e) {
             // A terminal session goes on without it; a service must not run unobserved.
@@ -99,23 +101,26 @@ int main(int argc, char** argv) {
         if (shutting_down) return;
         shutting_down = true;
         spdlog::info("{}: sending what is queued, then stopping", why);
-        asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-            co_await svc.drain(std::chrono::seconds{10});
-            svc.stop();
-            io.stop();
-        }, asio::detached);
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                co_await svc.drain(std::chrono::seconds{10});
+                svc.stop();
+                io.stop();
+            },
+            asio::detached);
     };
     asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
-    std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
-                                                                               int sig) {
-        if (ec) return;
-        if (sig == SIGHUP) {
-            bot::reopen_logs(*cfg);
-            signals.async_wait(on_signal);
-            return;
-        }
-        shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    };
+    std::function<void(const boost::system::error_code&, int)> on_signal =
+        [&](const boost::system::error_code& ec, int sig) {
+            if (ec) return;
+            if (sig == SIGHUP) {
+                bot::reopen_logs(*cfg);
+                signals.async_wait(on_signal);
+                return;
+            }
+            shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        };
     signals.async_wait(on_signal);
 
     svc.start([&](const std::string& name) {

@@ -68,8 +68,8 @@ std::string metrics::render() const {
             }
             out += name + "_bucket" + with(labels, "le=\"+Inf\"") + " " + std::to_string(h.count()) + "\n";
             out += name + "_sum" + (labels.empty() ? "" : "{" + labels + "}") + " " + num(h.sum()) + "\n";
-            out += name + "_count" + (labels.empty() ? "" : "{" + labels + "}") + " " + std::to_string(h.count()) +
-                   "\n";
+            out += name + "_count" + (labels.empty() ? "" : "{" + labels + "}") + " " +
+                   std::to_string(h.count()) + "\n";
         }
     }
     return out;

@@ -1,13 +1,14 @@
 #include "bot/service.hpp"
 
-#include "conversations/events.hpp"
-#include "conversations/summary.hpp"
-#include "conversations/text.hpp"
-
 #include <boost/asio.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+
+#include "conversations/events.hpp"
+#include "conversations/summary.hpp"
+#include "conversations/text.hpp"
 
 namespace pm::bot {
 
@@ -22,7 +23,9 @@ std::int64_t now_ms() {
         .count();
 }
 
-const char* command_word(const std::string& platform) { return platform == "matrix" ? "!postmortem" : "/postmortem"; }
+const char* command_word(const std::string& platform) {
+    return platform == "matrix" ? "!postmortem" : "/postmortem";
+}
 
 // Writes a file whole or not at all: a reader never sees half an export.
 bool write_atomic(const std::filesystem::path& path, const std::string& content) {
@@ -55,7 +58,8 @@ struct service::drainer {
         wake.cancel();
     }
     void release_idle_waiters() {
-        for (auto& w : idle_waiters) w->cancel();
+        for (auto& w : idle_waiters)
+            w->cancel();
         idle_waiters.clear();
     }
 };
@@ -101,7 +105,10 @@ void service::start(std::function<void(const std::string&)> on_input_end) {
     for (auto& [name, p] : platforms_) {
         auto* plat = p.get();
         asio::co_spawn(
-            io_, [this, plat]() { return plat->run([this](adapters::chat_event ev) { return handle(std::move(ev)); }); },
+            io_,
+            [this, plat]() {
+                return plat->run([this](adapters::chat_event ev) { return handle(std::move(ev)); });
+            },
             [name, on_input_end](std::exception_ptr e) {
                 if (e) {
                     try {
@@ -149,11 +156,13 @@ asio::awaitable<void> service::handle(adapters::chat_event ev) {
     m.message_ref = ev.message_ref.empty() ? ev.event_id : ev.message_ref;
     m.edit_of = ev.edit_of;
     m.time = std::chrono::floor<std::chrono::seconds>(ev.time);
-    for (auto& u : ev.mentions) m.mentions.push_back(conv::mention{u.id, u.name});
+    for (auto& u : ev.mentions)
+        m.mentions.push_back(conv::mention{u.id, u.name});
     m.command_word = command_word(ev.platform);
 
     conv::outcome out = engine_.on_message(world_, m);
-    for (auto& l : out.log) spdlog::info("{}: {}", ev.platform, l);
+    for (auto& l : out.log)
+        spdlog::info("{}: {}", ev.platform, l);
     try {
         const auto t0 = std::chrono::steady_clock::now();
         store_.commit(commit_request{&out, ev.platform, ev.event_id, std::nullopt, now_ms()});
@@ -176,7 +185,8 @@ asio::awaitable<void> service::handle(adapters::chat_event ev) {
 }
 
 void service::after_commit(const conv::outcome& out) {
-    for (auto& x : out.exports) write_exports(x.pm);
+    for (auto& x : out.exports)
+        write_exports(x.pm);
     for (auto& s : out.sends)
         if (auto it = drainers_.find(s.to.platform); it != drainers_.end()) it->second->notify();
     if (!out.schedules.empty()) scheduler_wake_.cancel();
@@ -299,13 +309,16 @@ asio::awaitable<void> service::drain_loop(drainer& d) {
             metrics_.add("postmortem_send_retries_total", label);
             if (r.st == st::retry) {
                 metrics_.add("postmortem_rate_limited_total", label);
-                metrics_.observe("postmortem_retry_wait_seconds", label, static_cast<double>(r.retry_after.count()) / 1000);
+                metrics_.observe("postmortem_retry_wait_seconds", label,
+                                 static_cast<double>(r.retry_after.count()) / 1000);
             }
-            const auto backoff = r.st == st::retry ? std::max<std::int64_t>(r.retry_after.count(), 100)
-                                                   : std::min<std::int64_t>(30000, 500LL << std::min(row.attempts, 6));
+            const auto backoff = r.st == st::retry
+                                     ? std::max<std::int64_t>(r.retry_after.count(), 100)
+                                     : std::min<std::int64_t>(30000, 500LL << std::min(row.attempts, 6));
             spdlog::warn("outbox row {} for {}: {} — retrying in {} ms", row.id, name,
                          r.st == st::retry ? "rate limited" : r.error, backoff);
-            if (r.st == st::retry) store_.mark_retry(row.id, now_ms() + backoff);
+            if (r.st == st::retry)
+                store_.mark_retry(row.id, now_ms() + backoff);
             else {
                 asio::steady_timer t(io_, std::chrono::milliseconds{backoff});
                 co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -354,8 +367,9 @@ asio::awaitable<void> service::scheduler_loop() {
         }
         if (stopping_) co_return;
         // Wake at the next timer (at most an hour away, so clock changes are noticed) or on news.
-        auto wait = timers.empty() ? std::chrono::seconds{3600}
-                                   : std::min<std::chrono::seconds>(timers.front().at - now, std::chrono::seconds{3600});
+        auto wait = timers.empty()
+                        ? std::chrono::seconds{3600}
+                        : std::min<std::chrono::seconds>(timers.front().at - now, std::chrono::seconds{3600});
         scheduler_wake_.expires_after(wait);
         co_await scheduler_wake_.async_wait(asio::as_tuple(asio::use_awaitable));
     }
@@ -367,7 +381,8 @@ std::string service::metrics_text() {
     for (auto& [id, p] : world_.postmortems) {
         if (p.st != conv::postmortem::state::open) continue;
         ++open;
-        for (auto& x : p.participants) interviews += x.st == conv::participant::stage::active;
+        for (auto& x : p.participants)
+            interviews += x.st == conv::participant::stage::active;
     }
     metrics_.set("postmortem_open_postmortems", "", static_cast<double>(open));
     metrics_.set("postmortem_interviews_in_progress", "", static_cast<double>(interviews));
@@ -392,7 +407,8 @@ bool service::ready(std::string& why) {
 
 void service::stop() {
     stopping_ = true;
-    for (auto& [n, d] : drainers_) d->notify();
+    for (auto& [n, d] : drainers_)
+        d->notify();
     scheduler_wake_.cancel();
 }
 

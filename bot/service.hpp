@@ -2,18 +2,18 @@
 // transaction, and drives the outbox drainers and the scheduler. One io_context, one thread.
 #pragma once
 
-#include "adapters/adapter.hpp"
-#include "bot/config.hpp"
-#include "bot/metrics.hpp"
-#include "bot/store.hpp"
-#include "conversations/engine.hpp"
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <map>
 #include <memory>
+
+#include "adapters/adapter.hpp"
+#include "bot/config.hpp"
+#include "bot/metrics.hpp"
+#include "bot/store.hpp"
+#include "conversations/engine.hpp"
 
 namespace pm::bot {
 

@@ -1,11 +1,12 @@
 #include "bot/store.hpp"
 
-#include "conversations/codec.hpp"
-
 #include <boost/json.hpp>
+
 #include <sqlite3.h>
 
 #include <stdexcept>
+
+#include "conversations/codec.hpp"
 
 namespace pm::bot {
 
@@ -129,12 +130,15 @@ store::~store() = default;
 std::unique_ptr<store> store::open(const std::filesystem::path& dir) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    if (ec) throw std::runtime_error("cannot create the data directory " + dir.string() + ": " + ec.message());
+    if (ec)
+        throw std::runtime_error("cannot create the data directory " + dir.string() + ": " + ec.message());
     auto p = std::make_unique<impl>();
     const auto file = (dir / "postmortem.db").string();
-    if (sqlite3_open_v2(file.c_str(), &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+    if (sqlite3_open_v2(file.c_str(), &p->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         nullptr) != SQLITE_OK)
-        throw std::runtime_error("cannot open " + file + ": " + (p->db ? sqlite3_errmsg(p->db) : "out of memory"));
+        throw std::runtime_error("cannot open " + file + ": " +
+                                 (p->db ? sqlite3_errmsg(p->db) : "out of memory"));
     sqlite3_busy_timeout(p->db, 5000);
     try {
         p->exec("PRAGMA journal_mode=WAL");
@@ -147,8 +151,9 @@ std::unique_ptr<store> store::open(const std::filesystem::path& dir) {
         }
         const int latest = static_cast<int>(std::size(migrations));
         if (version > latest)
-            throw std::runtime_error(file + " was written by a newer version (schema " + std::to_string(version) +
-                                     "); this binary knows up to " + std::to_string(latest));
+            throw std::runtime_error(file + " was written by a newer version (schema " +
+                                     std::to_string(version) + "); this binary knows up to " +
+                                     std::to_string(latest));
         for (int v = version; v < latest; ++v) {
             impl::tx t(*p);
             p->exec(migrations[v]);

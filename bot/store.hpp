@@ -3,8 +3,6 @@
 // timers and small cursors. Every state change and the messages it causes commit together.
 #pragma once
 
-#include "conversations/model.hpp"
-
 #include <boost/json/object.hpp>
 
 #include <filesystem>
@@ -13,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "conversations/model.hpp"
 
 namespace pm::bot {
 

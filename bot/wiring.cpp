@@ -1,10 +1,10 @@
 // Wiring that depends on optional parts: the linter and the network adapters.
+#include <iostream>
+
 #include "bot/cli.hpp"
 #include "bot/lint.hpp"
 #include "bot/rules_config.hpp"
 #include "bot/service.hpp"
-
-#include <iostream>
 
 namespace pm::bot {
 

@@ -57,7 +57,8 @@ json::value to_json(const rich::message& m) {
         if (!b.text.empty()) o["text"] = line_json(b.text);
         if (!b.items.empty()) {
             json::array items;
-            for (auto& it : b.items) items.push_back(line_json(it));
+            for (auto& it : b.items)
+                items.push_back(line_json(it));
             o["items"] = std::move(items);
         }
         if (!b.code.empty()) o["code"] = b.code;
@@ -84,7 +85,8 @@ std::optional<rich::message> message_from_json(const json::value& v) {
         if (!known) return std::nullopt;
         if (auto* t = bo.if_contains("text")) b.text = line_from(*t);
         if (auto* it = bo.if_contains("items"); it && it->is_array())
-            for (auto& l : it->get_array()) b.items.push_back(line_from(l));
+            for (auto& l : it->get_array())
+                b.items.push_back(line_from(l));
         b.code = get_str(bo, "code");
         m.blocks.push_back(std::move(b));
     }
@@ -100,7 +102,8 @@ json::value to_json(const send& s) {
                {"user", s.to.user}};
     o["body"] = to_json(s.body);
     json::array n;
-    for (auto& u : s.notify) n.push_back(json::string(u));
+    for (auto& u : s.notify)
+        n.push_back(json::string(u));
     o["notify"] = std::move(n);
     if (!s.file_name.empty()) {
         o["file_name"] = s.file_name;

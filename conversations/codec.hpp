@@ -1,11 +1,11 @@
 // JSON codec for the core's effects, so an outbox row holds exactly what the core asked for.
 #pragma once
 
-#include "conversations/model.hpp"
-
 #include <boost/json/value.hpp>
 
 #include <optional>
+
+#include "conversations/model.hpp"
 
 namespace pm::conv {
 

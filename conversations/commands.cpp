@@ -1,9 +1,9 @@
 #include "conversations/commands.hpp"
 
-#include "conversations/text.hpp"
-
 #include <array>
 #include <cctype>
+
+#include "conversations/text.hpp"
 
 namespace pm::conv {
 
@@ -95,7 +95,8 @@ std::string help_text(std::string_view cw) {
 command_parse parse_command(std::string_view args, std::string_view cw) {
     command_parse r;
     auto toks = text::split_ws(args);
-    const std::string general = "Usage: " + std::string(cw) + " <command> — try `" + std::string(cw) + " help`";
+    const std::string general =
+        "Usage: " + std::string(cw) + " <command> — try `" + std::string(cw) + " help`";
     if (toks.empty()) {
         r.cmd = command{command::verb::help};
         return r;
@@ -122,17 +123,22 @@ command_parse parse_command(std::string_view args, std::string_view cw) {
             continue;
         }
         if (auto f = flag_name(t)) {
-            if (c.v != command::verb::start) return fail("`--" + text::clip(*f, 20) + "` is not an option here.");
-            if (*f == "dm") c.dm = true;
-            else if (*f == "anonymous") c.anonymous = true;
-            else if (*f == "no-self") c.no_self = true;
+            if (c.v != command::verb::start)
+                return fail("`--" + text::clip(*f, 20) + "` is not an option here.");
+            if (*f == "dm")
+                c.dm = true;
+            else if (*f == "anonymous")
+                c.anonymous = true;
+            else if (*f == "no-self")
+                c.no_self = true;
             else if (*f == "at") {
                 std::string at;
                 while (i + 1 < toks.size() && !flag_name(toks[i + 1]) && !mention_id(toks[i + 1])) {
                     if (!at.empty()) at += " ";
                     at += toks[++i];
                 }
-                if (at.empty()) return fail("`--at` needs a time, such as `--at 14:05` or `--at yesterday 23:50`.");
+                if (at.empty())
+                    return fail("`--at` needs a time, such as `--at 14:05` or `--at yesterday 23:50`.");
                 c.at = at;
             } else
                 return fail("`--" + text::clip(*f, 20) + "` is not an option of start.");

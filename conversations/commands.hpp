@@ -9,7 +9,21 @@
 namespace pm::conv {
 
 struct command {
-    enum class verb { start, join, add, remove, status, preview, finish, cancel, remind, export_, list, tz, help };
+    enum class verb {
+        start,
+        join,
+        add,
+        remove,
+        status,
+        preview,
+        finish,
+        cancel,
+        remind,
+        export_,
+        list,
+        tz,
+        help
+    };
     verb v = verb::help;
     std::string id;                 // "PM-12" when given
     std::string title;              // start
@@ -17,8 +31,8 @@ struct command {
     bool dm = false;
     bool anonymous = false;
     bool no_self = false;
-    std::string at;                 // start --at <time>
-    std::string zone;               // tz
+    std::string at;   // start --at <time>
+    std::string zone; // tz
 };
 
 struct command_parse {

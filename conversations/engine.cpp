@@ -1,14 +1,14 @@
 #include "conversations/engine.hpp"
 
+#include <boost/json.hpp>
+
+#include <algorithm>
+
 #include "conversations/commands.hpp"
 #include "conversations/events.hpp"
 #include "conversations/summary.hpp"
 #include "conversations/text.hpp"
 #include "conversations/times.hpp"
-
-#include <boost/json.hpp>
-
-#include <algorithm>
 
 namespace pm::conv {
 
@@ -17,7 +17,9 @@ using rich::txt;
 
 namespace {
 
-std::int64_t secs(sys_seconds t) { return t.time_since_epoch().count(); }
+std::int64_t secs(sys_seconds t) {
+    return t.time_since_epoch().count();
+}
 
 const char* const time_examples =
     "Start each line with a time, for example `14:05 restarted api-3`, `2:05pm saw alerts`, "
@@ -66,7 +68,8 @@ struct run {
     // A message for one participant about their interview: nudges, hints.
     static destination private_in_interview(const postmortem& p, const std::string& user) {
         if (p.dm) return destination{destination::kind::dm, p.platform, "", "", user};
-        return destination{destination::kind::private_to, p.platform, p.channel, thread_key(p.id, user), user};
+        return destination{destination::kind::private_to, p.platform, p.channel, thread_key(p.id, user),
+                           user};
     }
 
     // ---- the interview ------------------------------------------------------------------------
@@ -82,7 +85,8 @@ struct run {
         if (p.dm)
             say(interview_place(p, who.user), std::move(hello), {who.user});
         else
-            say(destination{destination::kind::channel, p.platform, p.channel, thread_key(p.id, who.user), ""},
+            say(destination{destination::kind::channel, p.platform, p.channel, thread_key(p.id, who.user),
+                            ""},
                 std::move(hello), {who.user});
         auto e = ev::make("opened", p.id);
         e["user"] = who.user;
@@ -101,10 +105,9 @@ struct run {
         e["pos"] = pos;
         emit(std::move(e));
         const auto& q = qs[pos];
-        say(interview_place(p, user),
-            msg({rich::para({rich::bold("Question " + std::to_string(pos + 1) + " of " +
-                                        std::to_string(qs.size())),
-                             txt(" — " + q.prompt)})}));
+        say(interview_place(p, user), msg({rich::para({rich::bold("Question " + std::to_string(pos + 1) +
+                                                                  " of " + std::to_string(qs.size())),
+                                                       txt(" — " + q.prompt)})}));
     }
 
     void ask_followup(postmortem& p, const std::string& user, std::size_t pos, const std::string& prompt) {
@@ -209,12 +212,14 @@ struct run {
         }
         if (!problems.empty()) {
             std::vector<rich::line> items;
-            for (auto& x : problems) items.push_back({txt(x)});
+            for (auto& x : problems)
+                items.push_back({txt(x)});
             say(interview_place(p, who.user),
-                msg({rich::para({txt(problems.size() == 1 ? "I couldn't place this line in time; please send it "
-                                                            "again:"
-                                                          : "I couldn't place these lines in time; please send "
-                                                            "them again:")}),
+                msg({rich::para(
+                         {txt(problems.size() == 1 ? "I couldn't place this line in time; please send it "
+                                                     "again:"
+                                                   : "I couldn't place these lines in time; please send "
+                                                     "them again:")}),
                      rich::bullets(std::move(items)), rich::para({txt(time_examples)})}));
         }
         if (auto f = nudges::first(body, s.rules)) nudge(p, who.user, *f);
@@ -235,12 +240,15 @@ struct run {
         if (!m.thread_key.empty()) {
             auto slash = m.thread_key.rfind('/');
             auto it = w.postmortems.find(m.thread_key.substr(0, slash));
-            if (it == w.postmortems.end() || m.thread_key.substr(slash + 1) != m.user) return; // not their thread
+            if (it == w.postmortems.end() || m.thread_key.substr(slash + 1) != m.user)
+                return; // not their thread
             consider(it->second, false);
         } else if (m.edit_of) {
-            for (auto& [id, x] : w.postmortems) consider(x, false);
+            for (auto& [id, x] : w.postmortems)
+                consider(x, false);
         } else if (m.place == message_in::where::dm || m.answers_anywhere) {
-            for (auto& [id, x] : w.postmortems) consider(x, true);
+            for (auto& [id, x] : w.postmortems)
+                consider(x, true);
         }
         if (!p) return; // ordinary chat: not for the bot
 
@@ -267,8 +275,9 @@ struct run {
         if (who->st != participant::stage::active) {
             say(private_in_interview(*p, who->user),
                 line(who->st == participant::stage::completed
-                         ? "Your account of " + p->id + " is complete — thank you. To change an answer, edit "
-                                                        "the message that carried it."
+                         ? "Your account of " + p->id +
+                               " is complete — thank you. To change an answer, edit "
+                               "the message that carried it."
                          : "You left this interview with `stop`; your answers are kept. Use `join " + p->id +
                                "` to pick up where you left off."));
             return;
@@ -291,8 +300,10 @@ struct run {
             return;
         }
         if (!priv && word == "back") {
-            if (who->in_followup) ask(*p, who->user, who->pos);
-            else ask(*p, who->user, who->pos == 0 ? 0 : who->pos - 1);
+            if (who->in_followup)
+                ask(*p, who->user, who->pos);
+            else
+                ask(*p, who->user, who->pos == 0 ? 0 : who->pos - 1);
             return;
         }
         if (!priv && word == "stop") {
@@ -300,14 +311,15 @@ struct run {
             e["user"] = who->user;
             emit(std::move(e));
             say(interview_place(*p, who->user),
-                line("Stopped. Everything you wrote is kept. If you want to continue later, use `join " + p->id +
-                     "`."));
+                line("Stopped. Everything you wrote is kept. If you want to continue later, use `join " +
+                     p->id + "`."));
             maybe_auto_finish(*p);
             return;
         }
         if (q.timeline && !who->in_followup) {
             if (body.empty()) {
-                say(private_in_interview(*p, who->user), line("That message was empty. " + std::string(time_examples)));
+                say(private_in_interview(*p, who->user),
+                    line("That message was empty. " + std::string(time_examples)));
                 return;
             }
             timeline_answer(*p, *who, m, body, priv, false);
@@ -401,25 +413,25 @@ struct run {
         if (open.size() == 1) return open[0];
         if (open.size() > 1) {
             std::string ids;
-            for (auto* p : open) ids += (ids.empty() ? "" : ", ") + p->id;
+            for (auto* p : open)
+                ids += (ids.empty() ? "" : ", ") + p->id;
             error = "Several postmortems are open here (" + ids + "); name one, e.g. `" + m.command_word +
                     " status " + open[0]->id + "`.";
             return nullptr;
         }
         if (!finished.empty())
-            return *std::max_element(finished.begin(), finished.end(), [](auto* a, auto* b) {
-                return a->started_at < b->started_at;
-            });
-        error = m.place == message_in::where::dm ? "You are not part of an open postmortem; name one by its id."
-                                                 : "There is no open postmortem in this channel.";
+            return *std::max_element(finished.begin(), finished.end(),
+                                     [](auto* a, auto* b) { return a->started_at < b->started_at; });
+        error = m.place == message_in::where::dm
+                    ? "You are not part of an open postmortem; name one by its id."
+                    : "There is no open postmortem in this channel.";
         return nullptr;
     }
 
     bool lead_only(const postmortem& p, const message_in& m, const char* what) {
         if (p.lead == m.user) return true;
-        say(private_reply(m),
-            msg({rich::para({txt("Only the lead of " + p.id + ", " + name(p, p.lead) + ", can " + what +
-                                 ". Nothing was changed.")})}));
+        say(private_reply(m), msg({rich::para({txt("Only the lead of " + p.id + ", " + name(p, p.lead) +
+                                                   ", can " + what + ". Nothing was changed.")})}));
         return false;
     }
 
@@ -446,7 +458,8 @@ struct run {
 
     std::string names(const postmortem& p, const std::vector<std::string>& users) const {
         std::vector<std::string> n;
-        for (auto& u : users) n.push_back(name(p, u));
+        for (auto& u : users)
+            n.push_back(name(p, u));
         return text::join(n, ", ");
     }
 
@@ -465,8 +478,11 @@ struct run {
             return;
         case v::tz: {
             if (!times::valid_zone(c.zone)) {
-                refuse(m, "`" + text::clip(c.zone, 60) + "` is not a time zone I know. Use an IANA name such as "
-                          "Europe/Berlin, America/New_York or UTC.", usage);
+                refuse(m,
+                       "`" + text::clip(c.zone, 60) +
+                           "` is not a time zone I know. Use an IANA name such as "
+                           "Europe/Berlin, America/New_York or UTC.",
+                       usage);
                 return;
             }
             auto e = ev::make("tz_set", "");
@@ -474,7 +490,8 @@ struct run {
             e["user"] = m.user;
             e["tz"] = c.zone;
             emit(std::move(e));
-            say(private_reply(m), line("Your time zone is now " + c.zone + ". Times you write are read in it."));
+            say(private_reply(m),
+                line("Your time zone is now " + c.zone + ". Times you write are read in it."));
             return;
         }
         case v::start:
@@ -484,10 +501,14 @@ struct run {
             std::vector<rich::line> items;
             for (auto& [id, p] : w.postmortems)
                 if (p.platform == m.platform && p.channel == m.channel && p.st == postmortem::state::open)
-                    items.push_back({rich::bold(p.id), txt(" " + p.title + " — lead " + name(p, p.lead) + ", " +
-                                                           std::to_string(p.participants.size()) + " participants")});
-            if (items.empty()) say(private_reply(m), line("No postmortem is open in this channel."));
-            else say(private_reply(m), msg({rich::para({txt("Open postmortems here:")}), rich::bullets(items)}));
+                    items.push_back(
+                        {rich::bold(p.id), txt(" " + p.title + " — lead " + name(p, p.lead) + ", " +
+                                               std::to_string(p.participants.size()) + " participants")});
+            if (items.empty())
+                say(private_reply(m), line("No postmortem is open in this channel."));
+            else
+                say(private_reply(m),
+                    msg({rich::para({txt("Open postmortems here:")}), rich::bullets(items)}));
             return;
         }
         default:
@@ -507,7 +528,8 @@ struct run {
         case v::join: {
             if (participant* who = p->find(m.user)) {
                 if (who->st == participant::stage::stopped) {
-                    say(private_reply(m), line("Welcome back — picking up " + p->id + " where you left off."));
+                    say(private_reply(m),
+                        line("Welcome back — picking up " + p->id + " where you left off."));
                     ask(*p, m.user, who->pos);
                 } else {
                     say(private_reply(m), line("You are already taking part in " + p->id + "."));
@@ -515,7 +537,8 @@ struct run {
                 return;
             }
             if (p->participants.size() >= s.max_participants) {
-                refuse(m, p->id + " already has " + std::to_string(s.max_participants) + " participants.", "");
+                refuse(m, p->id + " already has " + std::to_string(s.max_participants) + " participants.",
+                       "");
                 return;
             }
             add_participant(*p, m.user);
@@ -528,14 +551,17 @@ struct run {
             for (auto& u : c.users) {
                 if (p->find(u)) continue;
                 if (p->participants.size() >= s.max_participants) {
-                    refuse(m, p->id + " already has " + std::to_string(s.max_participants) + " participants.", "");
+                    refuse(m, p->id + " already has " + std::to_string(s.max_participants) + " participants.",
+                           "");
                     break;
                 }
                 add_participant(*p, u);
                 added.push_back(u);
             }
-            if (added.empty()) say(private_reply(m), line("Everyone named is already taking part in " + p->id + "."));
-            else say(channel_of(*p), line("Added " + names(*p, added) + " to " + p->id + "."));
+            if (added.empty())
+                say(private_reply(m), line("Everyone named is already taking part in " + p->id + "."));
+            else
+                say(channel_of(*p), line("Added " + names(*p, added) + " to " + p->id + "."));
             return;
         }
         case v::remove: {
@@ -559,9 +585,10 @@ struct run {
         case v::preview: {
             if (!lead_only(*p, m, "preview the summary")) return;
             rich::message pv = render_summary(w, *p, s, true);
-            pv.blocks.insert(pv.blocks.begin(),
-                             rich::para({rich::ital("Preview, only for you; private answers are marked and will "
-                                                    "not be posted.")}));
+            pv.blocks.insert(
+                pv.blocks.begin(),
+                rich::para({rich::ital("Preview, only for you; private answers are marked and will "
+                                       "not be posted.")}));
             say(private_reply(m), std::move(pv));
             return;
         }
@@ -578,8 +605,9 @@ struct run {
         case v::remind: {
             if (!lead_only(*p, m, "send reminders")) return;
             const int n = remind(*p);
-            say(private_reply(m), line(n == 0 ? "Everyone has finished; nobody to remind."
-                                              : "Reminded " + std::to_string(n) + (n == 1 ? " person." : " people.")));
+            say(private_reply(m),
+                line(n == 0 ? "Everyone has finished; nobody to remind."
+                            : "Reminded " + std::to_string(n) + (n == 1 ? " person." : " people.")));
             return;
         }
         case v::export_: {
@@ -613,9 +641,10 @@ struct run {
             if (x.st == participant::stage::completed || x.st == participant::stage::stopped) continue;
             ++n;
             const auto& qs = s.questions.questions;
-            std::string where = x.pos < qs.size() ? " We were at question " + std::to_string(x.pos + 1) + ": " +
-                                                        (x.in_followup ? x.followup_prompt : qs[x.pos].prompt)
-                                                  : "";
+            std::string where = x.pos < qs.size()
+                                    ? " We were at question " + std::to_string(x.pos + 1) + ": " +
+                                          (x.in_followup ? x.followup_prompt : qs[x.pos].prompt)
+                                    : "";
             say(interview_place(p, x.user),
                 msg({rich::para({rich::mention(x.user, name(p, x.user)),
                                  txt(" — a gentle reminder: your account of "), rich::bold(p.title),
@@ -632,7 +661,8 @@ struct run {
             std::vector<std::string> answered;
             for (auto& q : qs) {
                 if (q.timeline) {
-                    if (!x.steps.empty()) answered.push_back(q.id + " (" + std::to_string(x.steps.size()) + ")");
+                    if (!x.steps.empty())
+                        answered.push_back(q.id + " (" + std::to_string(x.steps.size()) + ")");
                 } else if (auto it = x.answers.find(q.id); it != x.answers.end() && !it->second.skipped) {
                     answered.push_back(q.id);
                 }
@@ -646,14 +676,15 @@ struct run {
             items.push_back({txt(line)});
         }
         const char* state = p.st == postmortem::state::open ? "open" : "finished";
-        return msg({rich::para({rich::bold(p.id + " " + p.title), txt(" — " + std::string(state) + ", lead " +
-                                                                         name(p, p.lead))}),
+        return msg({rich::para({rich::bold(p.id + " " + p.title),
+                                txt(" — " + std::string(state) + ", lead " + name(p, p.lead))}),
                     rich::bullets(items)});
     }
 
     void start(const message_in& m, const command& c, const std::string& usage) {
         if (c.title.size() > s.max_title_bytes) {
-            refuse(m, "That title is too long; keep it under " + std::to_string(s.max_title_bytes) + " bytes.",
+            refuse(m,
+                   "That title is too long; keep it under " + std::to_string(s.max_title_bytes) + " bytes.",
                    usage);
             return;
         }
@@ -667,8 +698,9 @@ struct run {
             auto r = times::read_time(c.at, ctx);
             using st = times::reading::status;
             if ((r.st != st::ok && r.st != st::outside_window) || !r.at) {
-                refuse(m, "I can't use `--at " + text::clip(c.at, 60) + "`: " +
-                              (r.problem.empty() ? "it has no time." : r.problem),
+                refuse(m,
+                       "I can't use `--at " + text::clip(c.at, 60) +
+                           "`: " + (r.problem.empty() ? "it has no time." : r.problem),
                        usage);
                 return;
             }
@@ -698,14 +730,16 @@ struct run {
         emit(std::move(e));
         postmortem& p = w.postmortems.at(id);
         say(channel_of(p),
-            msg({rich::para({rich::bold(id), txt(" "), rich::bold(p.title), txt(" — a blameless postmortem, led by " +
-                                                                                 name(p, m.user) + ".")}),
-                 rich::para({txt(people.empty()
-                                     ? "Nobody is taking part yet: `" + m.command_word + " join` to give your account."
-                                     : "Each participant gets their own " +
-                                           std::string(p.dm ? "direct message" : "thread") +
-                                           " with a few questions. Anyone can `" + m.command_word + " join`.")})}));
-        for (auto& u : people) add_participant(p, u);
+            msg({rich::para({rich::bold(id), txt(" "), rich::bold(p.title),
+                             txt(" — a blameless postmortem, led by " + name(p, m.user) + ".")}),
+                 rich::para({txt(
+                     people.empty()
+                         ? "Nobody is taking part yet: `" + m.command_word + " join` to give your account."
+                         : "Each participant gets their own " +
+                               std::string(p.dm ? "direct message" : "thread") +
+                               " with a few questions. Anyone can `" + m.command_word + " join`.")})}));
+        for (auto& u : people)
+            add_participant(p, u);
         out.schedules.push_back(schedule{m.time + s.remind_after, timer_in{id, timer_in::kind::remind}});
         out.schedules.push_back(schedule{m.time + s.deadline, timer_in{id, timer_in::kind::deadline}});
     }
@@ -719,7 +753,8 @@ outcome engine::on_message(world& w, const message_in& in) const {
     m.text = text::sanitize_utf8(m.text);
     m.user_name = text::clip(text::sanitize_utf8(m.user_name), 80);
     r.seen(m.platform, m.user, m.user_name, m.user_tz);
-    for (auto& x : m.mentions) r.seen(m.platform, x.id, text::clip(text::sanitize_utf8(x.name), 80), std::nullopt);
+    for (auto& x : m.mentions)
+        r.seen(m.platform, x.id, text::clip(text::sanitize_utf8(x.name), 80), std::nullopt);
     if (m.is_command) {
         if (m.text.size() > 4096) {
             r.refuse(m, "That command is too long.", "");
@@ -750,8 +785,8 @@ outcome engine::on_timer(world& w, const timer_in& t, sys_seconds now) const {
 
 std::string participant_status(const participant& x, std::size_t nquestions) {
     if (x.st == participant::stage::completed) return "answered";
-    const bool any = !x.steps.empty() ||
-                     std::any_of(x.answers.begin(), x.answers.end(), [](auto& a) { return !a.second.skipped; });
+    const bool any = !x.steps.empty() || std::any_of(x.answers.begin(), x.answers.end(),
+                                                     [](auto& a) { return !a.second.skipped; });
     (void)nquestions;
     return any ? "partial" : "none";
 }

@@ -197,6 +197,8 @@ std::string world::name_of(const std::string& platform, const std::string& user)
     return user;
 }
 
-std::string thread_key(const std::string& pm, const std::string& user) { return pm + "/" + user; }
+std::string thread_key(const std::string& pm, const std::string& user) {
+    return pm + "/" + user;
+}
 
 } // namespace pm::conv

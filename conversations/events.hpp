@@ -2,9 +2,9 @@
 // event log; `fold` is the only place that changes a world, so replay equals live.
 #pragma once
 
-#include "conversations/model.hpp"
-
 #include <boost/json/object.hpp>
+
+#include "conversations/model.hpp"
 
 namespace pm::conv {
 

@@ -3,9 +3,6 @@
 // beyond opaque ids.
 #pragma once
 
-#include "conversations/nudges.hpp"
-#include "conversations/richtext.hpp"
-
 #include <boost/json/object.hpp>
 
 #include <chrono>
@@ -14,6 +11,9 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "conversations/nudges.hpp"
+#include "conversations/richtext.hpp"
 
 namespace pm::conv {
 
@@ -36,18 +36,18 @@ struct question_set {
 struct settings {
     question_set questions;
     nudges::ruleset rules;
-    std::string default_tz = "UTC";  // users' zone until they use `tz` or the platform says
-    std::string summary_tz = "UTC";  // display zone of the summary
+    std::string default_tz = "UTC"; // users' zone until they use `tz` or the platform says
+    std::string summary_tz = "UTC"; // display zone of the summary
     int gap_minutes = 30;
     int conflict_minutes = 5;
     std::chrono::seconds remind_after = 24h;
     std::chrono::seconds deadline = 72h;
     bool auto_finish = true;
-    bool interview_dm = false;       // config `interview = "dm"`
+    bool interview_dm = false; // config `interview = "dm"`
     std::size_t max_answer_bytes = 16 * 1024;
     std::size_t max_title_bytes = 200;
     std::size_t max_participants = 100;
-    std::size_t max_steps = 200;     // timeline steps per participant
+    std::size_t max_steps = 200; // timeline steps per participant
 };
 
 // ---- the world -------------------------------------------------------------------------------
@@ -57,16 +57,16 @@ struct answer {
     bool is_private = false;
     std::string message_ref; // the message that carried it, for edits
     bool skipped = false;
-    std::string prompt;      // for a follow-up: what was asked
+    std::string prompt; // for a follow-up: what was asked
 };
 
 struct step {
-    std::int64_t seq = 0;                // order given by this participant
-    std::optional<sys_seconds> at;       // nullopt: time unknown (`?`)
-    std::optional<sys_seconds> end;      // span end
+    std::int64_t seq = 0;           // order given by this participant
+    std::optional<sys_seconds> at;  // nullopt: time unknown (`?`)
+    std::optional<sys_seconds> end; // span end
     bool approximate = false;
-    std::string text;                    // the step without its time
-    std::string original;                // the line as written
+    std::string text;     // the step without its time
+    std::string original; // the line as written
     std::string message_ref;
     bool is_private = false;
 };
@@ -74,14 +74,14 @@ struct step {
 struct participant {
     std::string user; // platform user id
     enum class stage { waiting, active, stopped, completed } st = stage::waiting;
-    std::size_t pos = 0;                       // index of the current question
+    std::size_t pos = 0; // index of the current question
     bool in_followup = false;
     std::string followup_prompt;
-    std::map<std::string, answer> answers;     // question id -> answer
-    std::map<std::string, answer> followups;   // question id -> follow-up answer
+    std::map<std::string, answer> answers;   // question id -> answer
+    std::map<std::string, answer> followups; // question id -> follow-up answer
     std::vector<step> steps;
     std::int64_t next_step_seq = 1;
-    bool opened = false;                       // interview place opened (thread root / DM)
+    bool opened = false; // interview place opened (thread root / DM)
 };
 
 struct postmortem {
@@ -112,10 +112,9 @@ struct user_info {
 
 struct world {
     std::int64_t next_number = 1;
-    std::map<std::string, postmortem> postmortems;         // by id
-    std::map<std::string, user_info> users;                // by "platform/user"
-    std::string zone_of(const std::string& platform, const std::string& user,
-                        const settings& s) const;
+    std::map<std::string, postmortem> postmortems; // by id
+    std::map<std::string, user_info> users;        // by "platform/user"
+    std::string zone_of(const std::string& platform, const std::string& user, const settings& s) const;
     std::string name_of(const std::string& platform, const std::string& user) const;
 };
 

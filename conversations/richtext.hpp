@@ -35,7 +35,9 @@ struct message {
 };
 
 // Builders, so call sites read like the message they make.
-inline span txt(std::string s) { return span{span::kind::text, std::move(s)}; }
+inline span txt(std::string s) {
+    return span{span::kind::text, std::move(s)};
+}
 inline span bold(std::string s) {
     span x = txt(std::move(s));
     x.bold = true;
@@ -54,8 +56,12 @@ inline span code(std::string s) {
 inline span mention(std::string user_id, std::string name) {
     return span{span::kind::mention, std::move(name), std::move(user_id)};
 }
-inline block para(line l) { return block{block::kind::paragraph, std::move(l)}; }
-inline block heading(std::string s) { return block{block::kind::heading, {txt(std::move(s))}}; }
+inline block para(line l) {
+    return block{block::kind::paragraph, std::move(l)};
+}
+inline block heading(std::string s) {
+    return block{block::kind::heading, {txt(std::move(s))}};
+}
 inline block bullets(std::vector<line> items) {
     block b{block::kind::bullets};
     b.items = std::move(items);
@@ -66,7 +72,9 @@ inline block code_block(std::string s) {
     b.code = std::move(s);
     return b;
 }
-inline block divider() { return block{block::kind::divider}; }
+inline block divider() {
+    return block{block::kind::divider};
+}
 
 // Plain text of a line / message (mentions as "@name"), used by the shell and for fallbacks.
 std::string plain(const line& l);

@@ -1,12 +1,12 @@
 #include "conversations/summary.hpp"
 
-#include "conversations/text.hpp"
-#include "conversations/times.hpp"
-
 #include <boost/json.hpp>
 
 #include <algorithm>
 #include <set>
+
+#include "conversations/text.hpp"
+#include "conversations/times.hpp"
 
 namespace pm::conv {
 
@@ -26,7 +26,8 @@ std::string lane_label(std::size_t i) {
 std::map<std::string, std::string> make_labels(const world& w, const postmortem& p) {
     std::map<std::string, std::string> out;
     std::size_t i = 0;
-    for (auto& x : p.participants) out[x.user] = p.anonymous ? lane_label(i++) : w.name_of(p.platform, x.user);
+    for (auto& x : p.participants)
+        out[x.user] = p.anonymous ? lane_label(i++) : w.name_of(p.platform, x.user);
     if (!out.contains(p.lead)) out[p.lead] = p.anonymous ? lane_label(i++) : w.name_of(p.platform, p.lead);
     return out;
 }
@@ -42,7 +43,9 @@ std::string humanize(std::string_view s, const world& w, const postmortem& p,
                 std::string id(s.substr(i + 2, close - i - 2));
                 if (auto bar = id.find('|'); bar != std::string::npos) id.resize(bar);
                 auto it = labels.find(id);
-                out += "@" + (it != labels.end() ? it->second : p.anonymous ? "someone" : w.name_of(p.platform, id));
+                out += "@" + (it != labels.end() ? it->second
+                              : p.anonymous      ? "someone"
+                                                 : w.name_of(p.platform, id));
                 i = close + 1;
                 continue;
             }
@@ -54,11 +57,13 @@ std::string humanize(std::string_view s, const world& w, const postmortem& p,
 
 const std::set<std::string>& stopwords() {
     static const std::set<std::string> s{
-        "the", "and", "for", "that", "this", "with", "from", "was", "were", "saw", "did", "had", "has", "have",
-        "then", "when", "into", "onto", "our", "out", "but", "not", "all", "its", "it's", "they", "them",
-        "their", "you", "your", "are", "been", "being", "got", "get", "about", "after", "before", "again",
-        "still", "just", "some", "any", "who", "what", "which", "there", "here", "also", "very", "too",
-        "over", "under", "while", "because", "started", "start", "see", "seen", "looked", "look", "noticed"};
+        "the",     "and",     "for",   "that",  "this", "with",   "from", "was",    "were",
+        "saw",     "did",     "had",   "has",   "have", "then",   "when", "into",   "onto",
+        "our",     "out",     "but",   "not",   "all",  "its",    "it's", "they",   "them",
+        "their",   "you",     "your",  "are",   "been", "being",  "got",  "get",    "about",
+        "after",   "before",  "again", "still", "just", "some",   "any",  "who",    "what",
+        "which",   "there",   "here",  "also",  "very", "too",    "over", "under",  "while",
+        "because", "started", "start", "see",   "seen", "looked", "look", "noticed"};
     return s;
 }
 
@@ -79,8 +84,10 @@ std::set<std::string> significant(std::string_view s) {
     };
     for (char c : s) {
         const auto u = static_cast<unsigned char>(c);
-        if (std::isalnum(u) || u >= 0x80) cur += static_cast<char>(std::tolower(u));
-        else flush();
+        if (std::isalnum(u) || u >= 0x80)
+            cur += static_cast<char>(std::tolower(u));
+        else
+            flush();
     }
     flush();
     return out;
@@ -90,7 +97,8 @@ std::set<std::string> significant(std::string_view s) {
 bool same_event(const std::set<std::string>& a, const std::set<std::string>& b) {
     if (a.empty() || b.empty()) return false;
     std::size_t common = 0;
-    for (auto& x : a) common += b.count(x);
+    for (auto& x : a)
+        common += b.count(x);
     const std::size_t smaller = std::min(a.size(), b.size());
     return common >= std::min<std::size_t>(2, smaller) && common * 3 >= smaller * 2;
 }
@@ -100,8 +108,9 @@ struct clock_fmt {
     bool with_date;
     std::string operator()(sys_seconds t) const {
         const bool secs = t.time_since_epoch().count() % 60 != 0;
-        return times::format(t, zone, with_date ? (secs ? "%Y-%m-%d %H:%M:%S" : "%Y-%m-%d %H:%M")
-                                                : (secs ? "%H:%M:%S" : "%H:%M"));
+        return times::format(t, zone,
+                             with_date ? (secs ? "%Y-%m-%d %H:%M:%S" : "%Y-%m-%d %H:%M")
+                                       : (secs ? "%H:%M:%S" : "%H:%M"));
     }
 };
 
@@ -112,7 +121,9 @@ std::string when(const timeline_entry& e, const clock_fmt& f) {
     return s;
 }
 
-std::string label_of(const question& q) { return q.label.empty() ? q.id : q.label; }
+std::string label_of(const question& q) {
+    return q.label.empty() ? q.id : q.label;
+}
 
 } // namespace
 
@@ -123,8 +134,14 @@ summary_model compile_summary(const world& w, const postmortem& p, const setting
         std::optional<sys_seconds> latest;
         for (auto& st : x.steps) {
             if (st.is_private && !include_private) continue;
-            timeline_entry e{m.labels[x.user], p.anonymous ? "" : x.user, st.seq, st.at, st.end, st.approximate,
-                             st.is_private, humanize(st.text, w, p, m.labels),
+            timeline_entry e{m.labels[x.user],
+                             p.anonymous ? "" : x.user,
+                             st.seq,
+                             st.at,
+                             st.end,
+                             st.approximate,
+                             st.is_private,
+                             humanize(st.text, w, p, m.labels),
                              humanize(st.original, w, p, m.labels)};
             if (!st.at) {
                 m.untimed.push_back(std::move(e));
@@ -153,13 +170,15 @@ summary_model compile_summary(const world& w, const postmortem& p, const setting
     m.gaps = std::move(clean);
 
     std::vector<std::set<std::string>> words;
-    for (auto& e : m.timed) words.push_back(significant(e.text));
+    for (auto& e : m.timed)
+        words.push_back(significant(e.text));
     for (std::size_t i = 0; i < m.timed.size(); ++i)
         for (std::size_t j = i + 1; j < m.timed.size(); ++j) {
             if (m.timed[i].lane == m.timed[j].lane) continue;
             const auto d = std::chrono::duration_cast<std::chrono::minutes>(*m.timed[j].at - *m.timed[i].at);
             if (d.count() <= s.conflict_minutes) continue;
-            if (same_event(words[i], words[j])) m.conflicts.push_back(conflict{i, j, static_cast<long>(d.count())});
+            if (same_event(words[i], words[j]))
+                m.conflicts.push_back(conflict{i, j, static_cast<long>(d.count())});
         }
     return m;
 }
@@ -169,14 +188,15 @@ rich::message render_summary(const world& w, const postmortem& p, const settings
     const auto& qs = s.questions.questions;
     rich::message out;
     auto& b = out.blocks;
-    const bool multi_day = times::format(p.window_start, s.summary_tz, "%F") !=
-                           times::format(p.window_end, s.summary_tz, "%F");
+    const bool multi_day =
+        times::format(p.window_start, s.summary_tz, "%F") != times::format(p.window_end, s.summary_tz, "%F");
     clock_fmt full{s.summary_tz, true};
     clock_fmt f{s.summary_tz, multi_day};
 
     b.push_back(rich::heading("Postmortem " + p.id + ": " + p.title));
-    b.push_back(rich::para({rich::bold("Incident window: "),
-                            txt(full(p.window_start) + " – " + full(p.window_end) + " (" + s.summary_tz + ")")}));
+    b.push_back(
+        rich::para({rich::bold("Incident window: "),
+                    txt(full(p.window_start) + " – " + full(p.window_end) + " (" + s.summary_tz + ")")}));
     b.push_back(rich::para({rich::bold("Lead: "), txt(m.labels.at(p.lead))}));
     {
         std::vector<rich::line> people;
@@ -201,9 +221,11 @@ rich::message render_summary(const world& w, const postmortem& p, const settings
                                                 f(m.gaps[gi].from) + "–" + f(m.gaps[gi].to) + ")")});
                 ++gi;
             }
-            rich::line l{rich::bold(when(e, f)), txt(" " + e.lane + ": "), txt(e.text.empty() ? e.original : e.text)};
+            rich::line l{rich::bold(when(e, f)), txt(" " + e.lane + ": "),
+                         txt(e.text.empty() ? e.original : e.text)};
             if (e.is_private) l.push_back(rich::ital(" (private)"));
-            if (e.out_of_order) l.push_back(rich::ital(" (out of order in " + e.lane + "'s account — please review)"));
+            if (e.out_of_order)
+                l.push_back(rich::ital(" (out of order in " + e.lane + "'s account — please review)"));
             items.push_back(std::move(l));
         }
         if (items.empty()) items.push_back({rich::ital("no timed entries")});
@@ -224,8 +246,8 @@ rich::message render_summary(const world& w, const postmortem& p, const settings
                 const auto& a = m.timed[x.a];
                 const auto& bb = m.timed[x.b];
                 c.push_back({txt(a.lane + " and " + bb.lane + " place “" + text::clip(a.text, 80) + "” " +
-                                 std::to_string(x.minutes) + " minutes apart (" + f(*a.at) + " / " + f(*bb.at) +
-                                 ")")});
+                                 std::to_string(x.minutes) + " minutes apart (" + f(*a.at) + " / " +
+                                 f(*bb.at) + ")")});
             }
             b.push_back(rich::para({rich::bold("Worth talking through")}));
             b.push_back(rich::bullets(std::move(c)));
@@ -260,15 +282,19 @@ rich::message render_summary(const world& w, const postmortem& p, const settings
         }
         if (part.empty()) continue;
         b.push_back(rich::heading(m.labels.at(x.user) + "'s account"));
-        for (auto& blk : part) b.push_back(std::move(blk));
+        for (auto& blk : part)
+            b.push_back(std::move(blk));
     }
 
     b.push_back(rich::heading("Ideas for next time"));
-    if (ideas.empty()) b.push_back(rich::para({rich::ital("none yet — parked for the follow-up meeting")}));
-    else b.push_back(rich::bullets(std::move(ideas)));
+    if (ideas.empty())
+        b.push_back(rich::para({rich::ital("none yet — parked for the follow-up meeting")}));
+    else
+        b.push_back(rich::bullets(std::move(ideas)));
     b.push_back(rich::divider());
-    b.push_back(rich::para({rich::ital("These accounts were given in good faith, to learn how the work really "
-                                       "happened — not to find fault with anyone.")}));
+    b.push_back(
+        rich::para({rich::ital("These accounts were given in good faith, to learn how the work really "
+                               "happened — not to find fault with anyone.")}));
     out.fallback = "Postmortem " + p.id + ": " + p.title;
     return out;
 }
@@ -281,7 +307,8 @@ std::string md_line(const rich::line& l) {
         if (s.code) {
             // A code span as long as needed so user backticks cannot close it.
             std::string ticks = "`";
-            while (t.find(ticks) != std::string::npos) ticks += "`";
+            while (t.find(ticks) != std::string::npos)
+                ticks += "`";
             out += ticks + " " + t + " " + ticks;
             continue;
         }
@@ -314,7 +341,8 @@ std::string render_markdown(const world& w, const postmortem& p, const settings&
             out += md_line(b.text) + "\n\n";
             break;
         case rich::block::kind::bullets:
-            for (auto& it : b.items) out += "- " + md_line(it) + "\n";
+            for (auto& it : b.items)
+                out += "- " + md_line(it) + "\n";
             out += "\n";
             break;
         case rich::block::kind::code:
@@ -325,7 +353,8 @@ std::string render_markdown(const world& w, const postmortem& p, const settings&
             break;
         }
     }
-    while (out.size() > 1 && out.ends_with("\n\n")) out.pop_back();
+    while (out.size() > 1 && out.ends_with("\n\n"))
+        out.pop_back();
     return out;
 }
 
@@ -340,8 +369,9 @@ std::string render_json(const world& w, const postmortem& p, const settings& s) 
     o["slug"] = text::slug(p.title);
     o["platform"] = p.platform;
     o["channel"] = p.channel;
-    o["state"] = p.st == postmortem::state::open ? "open" : p.st == postmortem::state::finished ? "finished"
-                                                                                                : "cancelled";
+    o["state"] = p.st == postmortem::state::open       ? "open"
+                 : p.st == postmortem::state::finished ? "finished"
+                                                       : "cancelled";
     o["anonymous"] = p.anonymous;
     o["display_timezone"] = s.summary_tz;
     o["window"] = {{"start", iso(p.window_start)}, {"end", iso(p.window_end)}};
@@ -385,9 +415,12 @@ std::string render_json(const world& w, const postmortem& p, const settings& s) 
         return j;
     };
     json::array tl, un, gaps, conflicts;
-    for (auto& e : m.timed) tl.push_back(entry(e));
-    for (auto& e : m.untimed) un.push_back(entry(e));
-    for (auto& g : m.gaps) gaps.push_back({{"from", iso(g.from)}, {"to", iso(g.to)}});
+    for (auto& e : m.timed)
+        tl.push_back(entry(e));
+    for (auto& e : m.untimed)
+        un.push_back(entry(e));
+    for (auto& g : m.gaps)
+        gaps.push_back({{"from", iso(g.from)}, {"to", iso(g.to)}});
     for (auto& c : m.conflicts)
         conflicts.push_back({{"a", c.a}, {"b", c.b}, {"minutes", c.minutes}});
     o["timeline"] = std::move(tl);

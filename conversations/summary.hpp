@@ -2,11 +2,11 @@
 // channel sees, the Markdown export and the versioned JSON export (docs/export-schema.md).
 #pragma once
 
-#include "conversations/model.hpp"
-
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "conversations/model.hpp"
 
 namespace pm::conv {
 

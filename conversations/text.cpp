@@ -6,8 +6,12 @@
 namespace pm::conv::text {
 
 namespace {
-char lo(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+char lo(char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 // Length of the valid UTF-8 sequence at s[i], or 0 when it is not valid.
 std::size_t utf8_len(std::string_view s, std::size_t i) {
@@ -15,10 +19,14 @@ std::size_t utf8_len(std::string_view s, std::size_t i) {
     if (c < 0x80) return 1;
     std::size_t n;
     std::uint32_t cp;
-    if ((c & 0xE0) == 0xC0) n = 2, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0) n = 3, cp = c & 0x0F;
-    else if ((c & 0xF8) == 0xF0) n = 4, cp = c & 0x07;
-    else return 0;
+    if ((c & 0xE0) == 0xC0)
+        n = 2, cp = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0)
+        n = 3, cp = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0)
+        n = 4, cp = c & 0x07;
+    else
+        return 0;
     if (i + n > s.size()) return 0;
     for (std::size_t k = 1; k < n; ++k) {
         const auto d = static_cast<unsigned char>(s[i + k]);
@@ -42,13 +50,16 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string lower(std::string_view s) {
     std::string r(s);
-    for (auto& c : r) c = lo(c);
+    for (auto& c : r)
+        c = lo(c);
     return r;
 }
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    while (!s.empty() && is_space(s.front()))
+        s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back()))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -56,9 +67,11 @@ std::vector<std::string> split_ws(std::string_view s) {
     std::vector<std::string> out;
     std::size_t i = 0;
     while (i < s.size()) {
-        while (i < s.size() && is_space(s[i])) ++i;
+        while (i < s.size() && is_space(s[i]))
+            ++i;
         std::size_t j = i;
-        while (j < s.size() && !is_space(s[j])) ++j;
+        while (j < s.size() && !is_space(s[j]))
+            ++j;
         if (j > i) out.emplace_back(s.substr(i, j - i));
         i = j;
     }
@@ -130,7 +143,8 @@ std::string sanitize_utf8(std::string_view s) {
 std::string clip(std::string_view s, std::size_t max_bytes) {
     if (s.size() <= max_bytes) return std::string(s);
     std::size_t cut = max_bytes >= 3 ? max_bytes - 3 : 0;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80)
+        --cut;
     return std::string(s.substr(0, cut)) + "\xE2\x80\xA6";
 }
 
@@ -149,7 +163,8 @@ std::string slug(std::string_view title) {
     }
     if (out.size() > 40) {
         out.resize(40);
-        while (!out.empty() && out.back() == '-') out.pop_back();
+        while (!out.empty() && out.back() == '-')
+            out.pop_back();
     }
     if (out.empty()) out = "postmortem";
     return out;
@@ -163,7 +178,16 @@ std::string markdown_escape(std::string_view s) {
         const char c = s[i];
         switch (c) {
         // Inline markup: emphasis, code, links, autolinks and raw HTML, tables, strikethrough.
-        case '\\': case '`': case '*': case '_': case '[': case ']': case '<': case '>': case '|': case '~':
+        case '\\':
+        case '`':
+        case '*':
+        case '_':
+        case '[':
+        case ']':
+        case '<':
+        case '>':
+        case '|':
+        case '~':
             out += '\\';
             out += c;
             break;
@@ -176,10 +200,12 @@ std::string markdown_escape(std::string_view s) {
             continue;
         default:
             // Block markup only counts at the start of a line: headings, lists, rules, quotes.
-            if (line_start && (c == '#' || c == '+' || c == '-' || c == '=')) out += '\\';
+            if (line_start && (c == '#' || c == '+' || c == '-' || c == '='))
+                out += '\\';
             else if (line_start && std::isdigit(static_cast<unsigned char>(c))) {
                 std::size_t j = i;
-                while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+                while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j])))
+                    ++j;
                 if (j < s.size() && (s[j] == '.' || s[j] == ')')) {
                     out.append(s.substr(i, j - i));
                     out += '\\';

@@ -1,6 +1,7 @@
 #include "adapters/shell/shell.hpp"
 
 #include <boost/asio.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <deque>
@@ -20,17 +21,22 @@ bool name_char(char c) {
 }
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+        s.remove_suffix(1);
     return s;
 }
 
 std::string render_line(const rich::line& l) {
     std::string out;
     for (auto& s : l) {
-        if (s.k == rich::span::kind::mention) out += "@" + s.text;
-        else if (s.code) out += "`" + s.text + "`";
-        else out += s.text;
+        if (s.k == rich::span::kind::mention)
+            out += "@" + s.text;
+        else if (s.code)
+            out += "`" + s.text + "`";
+        else
+            out += s.text;
     }
     return out;
 }
@@ -54,7 +60,8 @@ parsed_line parse_line(std::string_view raw) {
         return r;
     }
     std::size_t i = 0;
-    while (i < line.size() && name_char(line[i])) ++i;
+    while (i < line.size() && name_char(line[i]))
+        ++i;
     if (i == 0 || i > 64) {
         r.k = parsed_line::kind::invalid;
         r.error = "start the line with a name: `alice: text`, `alice -> bot: text` or `/channel #name`";
@@ -91,8 +98,10 @@ chat_event to_event(const parsed_line& l, const std::string& channel, std::uint6
     e.user = user_ref{l.user, l.user, std::nullopt, false};
     e.time = now;
     e.answers_anywhere = true;
-    if (l.k == parsed_line::kind::dm) e.where = place{place::kind::dm, "dm " + l.user, ""};
-    else e.where = place{place::kind::channel, channel, ""};
+    if (l.k == parsed_line::kind::dm)
+        e.where = place{place::kind::dm, "dm " + l.user, ""};
+    else
+        e.where = place{place::kind::channel, channel, ""};
     std::string_view t = l.text;
     for (std::string_view word : {"/postmortem", "!postmortem"}) {
         if (t.starts_with(word) && (t.size() == word.size() || t[word.size()] == ' ')) {
@@ -106,9 +115,11 @@ chat_event to_event(const parsed_line& l, const std::string& channel, std::uint6
     for (std::size_t i = 0; i < t.size();) {
         if (t[i] == '@' && (i == 0 || t[i - 1] == ' ') && i + 1 < t.size() && name_char(t[i + 1])) {
             std::size_t j = i + 1;
-            while (j < t.size() && name_char(t[j])) ++j;
+            while (j < t.size() && name_char(t[j]))
+                ++j;
             std::string name(t.substr(i + 1, j - i - 1));
-            while (!name.empty() && name.back() == '.') name.pop_back(), --j; // "@bob." ends a sentence
+            while (!name.empty() && name.back() == '.')
+                name.pop_back(), --j; // "@bob." ends a sentence
             out += "<@" + name + ">";
             e.mentions.push_back(user_ref{name, name, std::nullopt, false});
             i = j;
@@ -130,7 +141,8 @@ std::string print(const std::string& place, const rich::message& m) {
             chunk = render_line(b.text);
             break;
         case rich::block::kind::bullets:
-            for (std::size_t i = 0; i < b.items.size(); ++i) chunk += (i ? "\n- " : "- ") + render_line(b.items[i]);
+            for (std::size_t i = 0; i < b.items.size(); ++i)
+                chunk += (i ? "\n- " : "- ") + render_line(b.items[i]);
             break;
         case rich::block::kind::code:
             chunk = b.code;
@@ -148,7 +160,8 @@ std::string print(const std::string& place, const rich::message& m) {
         }
     }
     std::string out = "[" + place + "]";
-    for (std::size_t i = 0; i < lines.size(); ++i) out += (i == 0 ? " " : "\n  ") + lines[i];
+    for (std::size_t i = 0; i < lines.size(); ++i)
+        out += (i == 0 ? " " : "\n  ") + lines[i];
     return out + "\n";
 }
 

@@ -3,13 +3,13 @@
 // from the reader so they can be tested and fuzzed.
 #pragma once
 
-#include "adapters/adapter.hpp"
-
 #include <boost/asio/any_io_executor.hpp>
 
 #include <filesystem>
 #include <iosfwd>
 #include <memory>
+
+#include "adapters/adapter.hpp"
 
 namespace pm::adapters::shell {
 

@@ -1,10 +1,10 @@
-#include "bot/config.hpp"
-
 #include <doctest/doctest.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+
+#include "bot/config.hpp"
 
 using namespace pm;
 
@@ -25,7 +25,8 @@ bot::env_fn env_of(std::map<std::string, std::string> m) {
 
 TEST_CASE("config: the shipped example is valid") {
     std::vector<std::string> errors;
-    auto c = bot::load_config(std::filesystem::path(PM_SOURCE_DIR) / "config/postmortem-bot.toml", env_of({}), errors);
+    auto c = bot::load_config(std::filesystem::path(PM_SOURCE_DIR) / "config/postmortem-bot.toml", env_of({}),
+                              errors);
     CHECK(errors.empty());
     REQUIRE(c);
     CHECK(c->settings.questions.questions.size() == 9);
@@ -34,8 +35,9 @@ TEST_CASE("config: the shipped example is valid") {
 }
 
 TEST_CASE("config: every problem at once, with file, line and key") {
-    auto p = write("pm-config-bad.toml", "adapters = [\"irc\"]\n[defaults]\ntimezone = \"Nowhere/Land\"\n"
-                                         "remind_after = \"soon\"\n[summary]\ngap_minute = 3\n[log]\nlevel = \"loud\"\n");
+    auto p = write("pm-config-bad.toml",
+                   "adapters = [\"irc\"]\n[defaults]\ntimezone = \"Nowhere/Land\"\n"
+                   "remind_after = \"soon\"\n[summary]\ngap_minute = 3\n[log]\nlevel = \"loud\"\n");
     std::vector<std::string> errors;
     auto c = bot::load_config(p, env_of({}), errors);
     CHECK(!c);
@@ -43,17 +45,19 @@ TEST_CASE("config: every problem at once, with file, line and key") {
     REQUIRE(errors.size() == 5);
     CHECK(errors[0] == f + ":1: adapters: each adapter is \"shell\", \"slack\" or \"matrix\"");
     CHECK(errors[1] == f + ":3: defaults.timezone: `Nowhere/Land` is not an IANA zone");
-    CHECK(errors[2] == f + ":4: defaults.remind_after: expects a duration such as \"30m\", \"24h\" or \"3d\"");
+    CHECK(errors[2] ==
+          f + ":4: defaults.remind_after: expects a duration such as \"30m\", \"24h\" or \"3d\"");
     CHECK(errors[3] == f + ":6: summary.gap_minute: unknown key; did you mean `summary.gap_minutes`?");
     CHECK(errors[4] == f + ":8: log.level: is one of trace, debug, info, warn, error, critical, off");
 }
 
 TEST_CASE("config: secrets from the environment and from files; the environment wins") {
     auto tok = write("pm-config-token", "xoxb-from-file\n");
-    auto p = write("pm-config-slack.toml", "[slack]\nbot_token_file = \"" + tok.string() + "\"\napp_token = \"xapp-1\"\n");
+    auto p = write("pm-config-slack.toml",
+                   "[slack]\nbot_token_file = \"" + tok.string() + "\"\napp_token = \"xapp-1\"\n");
     std::vector<std::string> errors;
-    auto c = bot::load_config(p, env_of({{"SLACK_APP_TOKEN", "xapp-env"}, {"MATRIX_ACCESS_TOKEN_FILE", tok.string()}}),
-                              errors);
+    auto c = bot::load_config(
+        p, env_of({{"SLACK_APP_TOKEN", "xapp-env"}, {"MATRIX_ACCESS_TOKEN_FILE", tok.string()}}), errors);
     REQUIRE(c);
     CHECK(c->slack.bot_token == "xoxb-from-file");
     CHECK(c->slack.app_token == "xapp-env");

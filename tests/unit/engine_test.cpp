@@ -1,7 +1,7 @@
+#include <doctest/doctest.h>
+
 #include "conversations/summary.hpp"
 #include "harness.hpp"
-
-#include <doctest/doctest.h>
 
 using namespace pm;
 using test::harness;
@@ -17,16 +17,20 @@ void answer_all(harness& h, const std::string& user) {
         const auto* who = p.find(user);
         if (!who || who->st != conv::participant::stage::active) return;
         const auto& q = h.eng.config().questions.questions[who->pos];
-        if (who->in_followup) h.say(user, "answer to the follow-up");
-        else if (q.timeline) h.say(user, "14:10 looked at graphs\ndone");
-        else h.say(user, "answer " + q.id);
+        if (who->in_followup)
+            h.say(user, "answer to the follow-up");
+        else if (q.timeline)
+            h.say(user, "14:10 looked at graphs\ndone");
+        else
+            h.say(user, "answer " + q.id);
     }
 }
 
 // State changes only: learning a user's name is not one.
 std::size_t changes(const conv::outcome& o) {
     std::size_t n = 0;
-    for (auto& e : o.events) n += e.at("type").as_string() != "user_seen";
+    for (auto& e : o.events)
+        n += e.at("type").as_string() != "user_seen";
     return n;
 }
 
@@ -84,12 +88,14 @@ TEST_CASE("engine: bad commands get one clear private message and change nothing
     harness h;
     auto out = h.say("alice", "/postmortem launch rockets");
     CHECK(changes(out) == 0);
-    CHECK(joined(out) == "[dm alice] I don't know the command `launch`.\n  `Usage: /postmortem <command> — try "
-                         "`/postmortem help``\n");
+    CHECK(joined(out) ==
+          "[dm alice] I don't know the command `launch`.\n  `Usage: /postmortem <command> — try "
+          "`/postmortem help``\n");
     out = h.say("alice", "/postmortem start");
     CHECK(changes(out) == 0);
-    CHECK(joined(out) == "[dm alice] A postmortem needs a title.\n  `Usage: /postmortem start <title> [@user …] "
-                         "[--dm] [--anonymous] [--no-self] [--at <time>]`\n");
+    CHECK(joined(out) ==
+          "[dm alice] A postmortem needs a title.\n  `Usage: /postmortem start <title> [@user …] "
+          "[--dm] [--anonymous] [--no-self] [--at <time>]`\n");
     out = h.say("alice", "/postmortem start Outage --at 25:99");
     CHECK(changes(out) == 0);
     CHECK(h.w.postmortems.empty());
@@ -130,8 +136,9 @@ TEST_CASE("engine: skip, back, private and stop in an interview") {
     out = h.say("bob", "done");
     CHECK(joined(out).starts_with("[thread bob] Question 3 of 9")); // an empty timeline is fine
     out = h.say("bob", "done");
-    CHECK(joined(out) == "[dm bob] `done` ends the timeline question. To leave this question, reply `skip`; to "
-                         "leave the interview, `stop`.\n");
+    CHECK(joined(out) ==
+          "[dm bob] `done` ends the timeline question. To leave this question, reply `skip`; to "
+          "leave the interview, `stop`.\n");
     out = h.say("bob", "stop");
     CHECK(joined(out).starts_with("[thread bob] Stopped. Everything you wrote is kept."));
     // A stopped participant is done for auto-finish: the summary is posted once.
@@ -146,7 +153,8 @@ TEST_CASE("engine: timeline lines are read in the writer's zone; bad lines are a
     h.say("alice", "/postmortem start DB failover --no-self @bob");
     h.say("bob", "/postmortem tz Europe/Berlin");
     h.say("bob", "a page");
-    auto out = h.say("bob", "15:02 noticed lag on db-2\nrestarted something\n? asked #db\n~15:10-15:20 failover");
+    auto out =
+        h.say("bob", "15:02 noticed lag on db-2\nrestarted something\n? asked #db\n~15:10-15:20 failover");
     const auto& bob = *h.w.postmortems.at("PM-1").find("bob");
     REQUIRE(bob.steps.size() == 3);
     CHECK(bob.steps[0].at == test::at("2026-11-20 14:02:00"));
@@ -169,14 +177,16 @@ TEST_CASE("engine: a nudge wins over a follow-up and is private; a follow-up can
     auto out = h.say("bob", "I noticed it late, I should have looked sooner");
     auto lines = printed(out);
     REQUIRE(lines.size() == 2);
-    CHECK(lines[0] == "[dm bob] Just for you, and your answer is kept exactly as written: “should have” can read "
-                      "as a judgement made after the fact. What did you know at that moment?");
+    CHECK(lines[0] ==
+          "[dm bob] Just for you, and your answer is kept exactly as written: “should have” can read "
+          "as a judgement made after the fact. What did you know at that moment?");
     CHECK(lines[1].starts_with("[thread bob] Question 2 of 9"));
     CHECK(h.w.postmortems.at("PM-1").find("bob")->answers.at("way_in").text ==
           "I noticed it late, I should have looked sooner");
     h.say("bob", "done");
     out = h.say("bob", "I noticed the replication graph");
-    CHECK(joined(out) == "[thread bob] A follow-up, if you like (`skip` passes it): What exactly did you see?\n");
+    CHECK(joined(out) ==
+          "[thread bob] A follow-up, if you like (`skip` passes it): What exactly did you see?\n");
     out = h.say("bob", "skip");
     CHECK(joined(out).starts_with("[thread bob] Question 4 of 9"));
     const auto& bob = *h.w.postmortems.at("PM-1").find("bob");
@@ -207,8 +217,9 @@ TEST_CASE("engine: an oversized answer is refused whole and nothing is stored") 
     h.say("alice", "/postmortem start DB failover --no-self @bob");
     auto out = h.say("bob", std::string(100 * 1024, 'x'));
     CHECK(changes(out) == 0);
-    CHECK(joined(out) == "[dm bob] That message is 100 KB; an answer can hold 16 KB. Nothing was recorded — please "
-                         "send it in shorter parts.\n");
+    CHECK(joined(out) ==
+          "[dm bob] That message is 100 KB; an answer can hold 16 KB. Nothing was recorded — please "
+          "send it in shorter parts.\n");
     CHECK(h.w.postmortems.at("PM-1").find("bob")->answers.empty());
 }
 
@@ -243,7 +254,8 @@ TEST_CASE("engine: everyone answering finishes automatically, once") {
     const auto& p = h.w.postmortems.at("PM-1");
     CHECK(p.st == conv::postmortem::state::finished);
     CHECK(p.summaries_posted == 1);
-    for (auto& x : p.participants) CHECK(x.st == conv::participant::stage::completed);
+    for (auto& x : p.participants)
+        CHECK(x.st == conv::participant::stage::completed);
     // A later `finish` re-posts; a message after the end changes nothing.
     auto out = h.say("bob", "one more thing");
     CHECK(changes(out) == 0);
@@ -273,8 +285,9 @@ TEST_CASE("engine: reminders and the deadline") {
     auto out = h.timer("PM-1", conv::timer_in::kind::remind);
     REQUIRE(out.sends.size() == 1);
     CAPTURE(printed(out)[0]);
-    CHECK(printed(out)[0].starts_with("[thread bob] @bob — a gentle reminder: your account of DB failover still "
-                                      "helps, however short. We were at question 1: "));
+    CHECK(printed(out)[0].starts_with(
+        "[thread bob] @bob — a gentle reminder: your account of DB failover still "
+        "helps, however short. We were at question 1: "));
     CHECK(h.timer("PM-1", conv::timer_in::kind::remind).sends.empty()); // once
     out = h.timer("PM-1", conv::timer_in::kind::deadline);
     CHECK(h.w.postmortems.at("PM-1").st == conv::postmortem::state::finished);
@@ -308,7 +321,8 @@ TEST_CASE("engine: join, add, remove, list, cancel and tz") {
     out = h.say("alice", "/postmortem remove @carol");
     CHECK(joined(out) == "[#incident] Removed carol from PM-1.\n");
     out = h.say("dave", "/postmortem list");
-    CHECK(joined(out) == "[dm dave] Open postmortems here:\n  - PM-1 DB failover — lead alice, 2 participants\n");
+    CHECK(joined(out) ==
+          "[dm dave] Open postmortems here:\n  - PM-1 DB failover — lead alice, 2 participants\n");
     out = h.say("dave", "/postmortem tz Mars/Olympus");
     CHECK(joined(out).starts_with("[dm dave] `Mars/Olympus` is not a time zone I know."));
     out = h.say("dave", "/postmortem tz America/New_York");
@@ -317,7 +331,8 @@ TEST_CASE("engine: join, add, remove, list, cancel and tz") {
     out = h.say("alice", "/postmortem status");
     CHECK(joined(out).starts_with("[dm alice] Several postmortems are open here (PM-1, PM-2); name one"));
     out = h.say("alice", "/postmortem cancel PM-2");
-    CHECK(joined(out) == "[#incident] PM-2 (Second one) was cancelled by alice; no summary will be posted.\n");
+    CHECK(joined(out) ==
+          "[#incident] PM-2 (Second one) was cancelled by alice; no summary will be posted.\n");
     CHECK(h.w.postmortems.at("PM-2").st == conv::postmortem::state::cancelled);
 }
 
@@ -329,7 +344,8 @@ TEST_CASE("engine: replaying the events rebuilds the same state") {
     h.say("bob", "a page");
     h.say("bob", "15:02 lag\n? asked");
     conv::world fresh;
-    for (auto& e : h.log) CHECK(conv::fold(fresh, e));
+    for (auto& e : h.log)
+        CHECK(conv::fold(fresh, e));
     const auto& a = h.w.postmortems.at("PM-1");
     const auto& b = fresh.postmortems.at("PM-1");
     CHECK(conv::render_json(h.w, a, h.eng.config()) == conv::render_json(fresh, b, h.eng.config()));

@@ -2,16 +2,16 @@
 // shell would print them, so tests assert exact text.
 #pragma once
 
+#include <date/date.h>
+
+#include <string>
+#include <vector>
+
 #include "adapters/shell/shell.hpp"
 #include "bot/config.hpp"
 #include "bot/rules_config.hpp"
 #include "conversations/engine.hpp"
 #include "conversations/events.hpp"
-
-#include <date/date.h>
-
-#include <string>
-#include <vector>
 
 namespace pm::test {
 
@@ -47,7 +47,8 @@ struct harness {
         if (m.message_ref.empty()) m.message_ref = "m" + std::to_string(++seq);
         m.time = now;
         auto out = eng.on_message(w, m);
-        for (auto& e : out.events) log.push_back(e);
+        for (auto& e : out.events)
+            log.push_back(e);
         now += std::chrono::seconds{10};
         return out;
     }
@@ -68,7 +69,8 @@ struct harness {
         for (std::size_t i = 0; i < m.text.size(); ++i) {
             if (m.text[i] == '@' && (i == 0 || m.text[i - 1] == ' ')) {
                 std::size_t j = i + 1;
-                while (j < m.text.size() && m.text[j] != ' ') ++j;
+                while (j < m.text.size() && m.text[j] != ' ')
+                    ++j;
                 out += "<@" + m.text.substr(i + 1, j - i - 1) + ">";
                 i = j - 1;
             } else {
@@ -80,7 +82,8 @@ struct harness {
     }
     conv::outcome timer(const std::string& pm, conv::timer_in::kind k) {
         auto out = eng.on_timer(w, conv::timer_in{pm, k}, now);
-        for (auto& e : out.events) log.push_back(e);
+        for (auto& e : out.events)
+            log.push_back(e);
         return out;
     }
 };
@@ -92,10 +95,16 @@ inline std::vector<std::string> printed(const conv::outcome& o) {
         std::string place;
         using k = conv::destination::kind;
         switch (s.to.k) {
-        case k::channel: place = s.to.channel; break;
-        case k::thread: place = "thread " + s.to.user; break;
+        case k::channel:
+            place = s.to.channel;
+            break;
+        case k::thread:
+            place = "thread " + s.to.user;
+            break;
         case k::dm:
-        case k::private_to: place = "dm " + s.to.user; break;
+        case k::private_to:
+            place = "dm " + s.to.user;
+            break;
         }
         auto text = adapters::shell::print(place, s.body);
         text.pop_back();
@@ -106,7 +115,8 @@ inline std::vector<std::string> printed(const conv::outcome& o) {
 
 inline std::string joined(const conv::outcome& o) {
     std::string s;
-    for (auto& x : printed(o)) s += x + "\n";
+    for (auto& x : printed(o))
+        s += x + "\n";
     return s;
 }
 

@@ -1,6 +1,6 @@
-#include "adapters/shell/shell.hpp"
-
 #include <doctest/doctest.h>
+
+#include "adapters/shell/shell.hpp"
 
 using namespace pm::adapters;
 using pk = shell::parsed_line::kind;
@@ -28,7 +28,8 @@ TEST_CASE("shell: line syntax") {
 }
 
 TEST_CASE("shell: commands and mentions become neutral events") {
-    auto e = shell::to_event(shell::parse_line("alice: /postmortem start DB @bob @carol."), "#incident", 7, {});
+    auto e =
+        shell::to_event(shell::parse_line("alice: /postmortem start DB @bob @carol."), "#incident", 7, {});
     CHECK(e.is_command);
     CHECK(e.text == "start DB <@bob> <@carol>.");
     REQUIRE(e.mentions.size() == 2);
@@ -47,5 +48,6 @@ TEST_CASE("shell: printing with the place and indented continuation lines") {
     pm::rich::message m{{pm::rich::para({pm::rich::txt("first"), pm::rich::mention("bob", "bob")}),
                          pm::rich::bullets({{pm::rich::txt("a")}, {pm::rich::txt("b\nc")}})},
                         ""};
-    CHECK(shell::print("#incident thread alice", m) == "[#incident thread alice] first@bob\n  - a\n  - b\n  c\n");
+    CHECK(shell::print("#incident thread alice", m) ==
+          "[#incident thread alice] first@bob\n  - a\n  - b\n  c\n");
 }

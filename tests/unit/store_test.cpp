@@ -1,10 +1,10 @@
-#include "bot/store.hpp"
-#include "conversations/events.hpp"
-
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
+
+#include "bot/store.hpp"
+#include "conversations/events.hpp"
 
 using namespace pm;
 
@@ -38,7 +38,8 @@ TEST_CASE("store: one commit holds events, outbox rows, timers and the inbox mar
         out.events.push_back(e);
         out.sends.push_back(message_to("shell", "hello", "PM-1/bob"));
         out.sends.push_back(message_to("slack", "other platform"));
-        out.schedules.push_back({conv::sys_seconds{std::chrono::seconds{1000}}, {"PM-1", conv::timer_in::kind::remind}});
+        out.schedules.push_back(
+            {conv::sys_seconds{std::chrono::seconds{1000}}, {"PM-1", conv::timer_in::kind::remind}});
         CHECK_FALSE(st->seen("shell", "ev-1"));
         st->commit({&out, "shell", "ev-1", std::nullopt, 1});
         CHECK(st->seen("shell", "ev-1"));
@@ -85,5 +86,6 @@ TEST_CASE("store: a data dir that cannot be created or a corrupt file is a clear
                          doctest::Contains("cannot create the data directory"), std::runtime_error);
     std::filesystem::create_directories(d.path / "bad");
     std::ofstream(d.path / "bad" / "postmortem.db") << std::string(4096, 'z');
-    CHECK_THROWS_WITH_AS(bot::store::open(d.path / "bad"), doctest::Contains("cannot use"), std::runtime_error);
+    CHECK_THROWS_WITH_AS(bot::store::open(d.path / "bad"), doctest::Contains("cannot use"),
+                         std::runtime_error);
 }

@@ -1,12 +1,12 @@
-#include "conversations/summary.hpp"
-#include "conversations/text.hpp"
-#include "harness.hpp"
-
 #include <doctest/doctest.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+
+#include "conversations/summary.hpp"
+#include "conversations/text.hpp"
+#include "harness.hpp"
 
 using namespace pm;
 using test::harness;
@@ -34,7 +34,8 @@ void golden(const std::string& name, const std::string& actual) {
 // untimed step, a private answer and hostile text.
 harness scripted(bool anonymous) {
     harness h;
-    h.say("alice", std::string("/postmortem start DB failover @bob --at 13:00") + (anonymous ? " --anonymous" : ""));
+    h.say("alice",
+          std::string("/postmortem start DB failover @bob --at 13:00") + (anonymous ? " --anonymous" : ""));
     h.say("bob", "/postmortem tz Europe/Berlin");
     h.say("alice", "A page from the pager");
     h.say("bob", "A message in #ops");
@@ -98,6 +99,7 @@ TEST_CASE("summary: slugs") {
     using conv::text::slug;
     CHECK(slug("DB failover") == "db-failover");
     CHECK(slug("  Ünïcode — and   spaces!! ") == "n-code-and-spaces");
-    CHECK(slug("a very long title that goes on and on and on forever") == "a-very-long-title-that-goes-on-and-on-an");
+    CHECK(slug("a very long title that goes on and on and on forever") ==
+          "a-very-long-title-that-goes-on-and-on-an");
     CHECK(slug("!!!") == "postmortem");
 }
