@@ -8,7 +8,7 @@ get() { # get PORT PATH -> response on stdout (plain bash, no curl needed)
     exec 5<&-
 }
 mkfifo "$T/in"
-bot "$T/data" < "$T/in" > "$T/out" 2> "$T/err" &
+"${FAKED[@]}" "$BIN" --data-dir "$T/data" < "$T/in" > "$T/out" 2> "$T/err" &
 pid=$!
 exec 3> "$T/in"
 head -n 13 "$SRC/tests/data/interview.txt" >&3

@@ -13,7 +13,7 @@ while [ "$next" -lt "$total" ] && [ "$run" -lt 10 ]; do
     run=$((run + 1))
     fifo="$T/in.$run"
     mkfifo "$fifo"
-    bot "$T/data" --config "$cfg" < "$fifo" > "$T/out.$run" 2> "$T/err.$run" &
+    "${FAKED[@]}" "$BIN" --data-dir "$T/data" --config "$cfg" < "$fifo" > "$T/out.$run" 2> "$T/err.$run" &
     pid=$!
     exec 3> "$fifo"
     stop=${kill_after[$((run - 1))]:-$total}

@@ -8,16 +8,22 @@ trap 'rm -rf "$T"' EXIT
 # A fixed wall clock so times read the same on every machine; it still ticks.
 export POSTMORTEM_ADMIN_LISTEN=127.0.0.1:0
 FAKE=${PM_FAKETIME:-2026-11-20 15:00:00}
-command -v faketime >/dev/null || { echo "FAIL: faketime is not installed (apt-get install faketime)"; exit 1; }
+# libfaketime directly (not the faketime wrapper, which forks and does not pass signals on), so
+# `bot … &` leaves the bot's own pid in $! and kill reaches it.
+FAKELIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -n1 || true)
+[ -n "$FAKELIB" ] || { echo "FAIL: libfaketime is not installed (apt-get install faketime)"; exit 1; }
 
 fail() { echo "FAIL: $*"; exit 1; }
 pass() { echo "ok: $*"; }
 
 # bot DATA_DIR [args…] < input > output
+FAKED=(env LD_PRELOAD="$FAKELIB" FAKETIME="@$FAKE")
 bot() {
     local data=$1; shift
-    faketime "$FAKE" "$BIN" --data-dir "$data" "$@"
+    "${FAKED[@]}" "$BIN" --data-dir "$data" "$@"
 }
+# In the background, start it as `"${FAKED[@]}" "$BIN" --data-dir DIR … &`: env execs the
+# binary, so $! is the bot itself and signals reach it.
 
 # count FILE FIXED-STRING
 count() { grep -cF -- "$2" "$1" || true; }
