@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <random>
 #include <thread>
 
 namespace pm::adapters::shell {
@@ -90,10 +91,11 @@ parsed_line parse_line(std::string_view raw) {
     return r;
 }
 
-chat_event to_event(const parsed_line& l, const std::string& channel, std::uint64_t seq, sys_millis now) {
+chat_event to_event(const parsed_line& l, const std::string& channel, const std::string& run, std::uint64_t seq,
+                    sys_millis now) {
     chat_event e;
     e.platform = "shell";
-    e.event_id = "shell-" + std::to_string(now.time_since_epoch().count()) + "-" + std::to_string(seq);
+    e.event_id = "shell-" + run + "-" + std::to_string(seq);
     e.message_ref = e.event_id;
     e.user = user_ref{l.user, l.user, std::nullopt, false};
     e.time = now;
@@ -222,7 +224,7 @@ public:
                 break;
             }
             auto now = std::chrono::time_point_cast<millis>(std::chrono::system_clock::now());
-            co_await sink(to_event(l, channel_, seq, now));
+            co_await sink(to_event(l, channel_, run_, seq, now));
         }
         if (reader_.joinable()) reader_.join();
     }
@@ -279,6 +281,14 @@ private:
     std::ostream* out_;
     std::thread reader_;
     std::deque<std::string> lines_;
+    // A random name for this session: a restarted process never reuses an event id, even
+    // when its clock reads the same as before.
+    std::string run_ = [] {
+        std::random_device rd;
+        char buf[17];
+        std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+        return std::string(buf);
+    }();
     bool eof_ = false;
 };
 

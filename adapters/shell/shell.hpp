@@ -25,7 +25,9 @@ struct parsed_line {
 parsed_line parse_line(std::string_view line);
 
 // Turns a parsed line into the adapter-neutral event (mentions `@name` become `<@name>`).
-chat_event to_event(const parsed_line& l, const std::string& channel, std::uint64_t seq, sys_millis now);
+// `run` names this process's session so ids never repeat across restarts; `seq` is the line number.
+chat_event to_event(const parsed_line& l, const std::string& channel, const std::string& run, std::uint64_t seq,
+                    sys_millis now);
 
 // "[place] first line\n  continuation\n" for one message.
 std::string print(const std::string& place, const rich::message& m);

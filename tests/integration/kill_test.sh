@@ -24,7 +24,7 @@ while [ "$next" -lt "$total" ] && [ "$run" -lt 10 ]; do
         next=$((next + 1))
         # Wait (bounded) until this line is committed before the next, as a person would.
         for _ in $(seq 1 200); do
-            grep -q "committed shell-[0-9]*-$sent from shell" "$T/err.$run" && break
+            grep -q "committed shell-[0-9a-f]*-$sent from shell" "$T/err.$run" && break
             sleep 0.01
         done
     done
@@ -34,7 +34,7 @@ while [ "$next" -lt "$total" ] && [ "$run" -lt 10 ]; do
         wait "$pid" 2>/dev/null || true
         exec 3>&-
         # Lines committed in this run are known from the log; the rest are sent again.
-        done_here=$(grep -o "committed shell-[0-9]*-[0-9]* from shell" "$T/err.$run" | sed 's/.*-\([0-9]*\) from.*/\1/' | sort -n | tail -1)
+        done_here=$(grep -o "committed shell-[0-9a-f]*-[0-9]* from shell" "$T/err.$run" | sed 's/.*-\([0-9]*\) from.*/\1/' | sort -n | tail -1)
         next=$((next - sent + ${done_here:-0}))
     else
         exec 3>&-

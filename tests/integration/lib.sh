@@ -4,7 +4,7 @@ set -euo pipefail
 BIN=${1:?path to postmortem-bot}
 SRC=${2:?source dir}
 T=$(mktemp -d /tmp/pm-e2e.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+trap '[ -n "${PM_KEEP:-}" ] || rm -rf "$T"' EXIT
 # A fixed wall clock so times read the same on every machine; it still ticks.
 export POSTMORTEM_ADMIN_LISTEN=127.0.0.1:0
 FAKE=${PM_FAKETIME:-2026-11-20 15:00:00}
