@@ -127,7 +127,8 @@ asio::awaitable<void> service::handle(adapters::chat_event ev) {
     const std::string label = "adapter=\"" + ev.platform + "\"";
     metrics_.add("postmortem_events_received_total", label);
     if (ev.user.is_bot) co_return;
-    if (!ev.event_id.empty() && store_.seen(ev.platform, ev.event_id)) {
+    const std::string key = ev.platform + "\n" + ev.event_id;
+    if (!ev.event_id.empty() && (inflight_.contains(key) || store_.seen(ev.platform, ev.event_id))) {
         metrics_.add("postmortem_events_duplicate_total", label);
         spdlog::debug("duplicate event {} from {} ignored", ev.event_id, ev.platform);
         co_return;
@@ -163,18 +164,14 @@ asio::awaitable<void> service::handle(adapters::chat_event ev) {
     conv::outcome out = engine_.on_message(world_, m);
     for (auto& l : out.log)
         spdlog::info("{}: {}", ev.platform, l);
-    try {
-        const auto t0 = std::chrono::steady_clock::now();
-        store_.commit(commit_request{&out, ev.platform, ev.event_id, std::nullopt, now_ms()});
-        metrics_.observe("postmortem_store_commit_seconds", "",
-                         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    } catch (const std::exception& e) {
-        // The world already holds the change; rebuild it from what is durable, then refuse.
-        spdlog::error("commit failed, event {} not acknowledged: {}", ev.event_id, e.what());
-        world_ = conv::world{};
-        store_.replay([&](const boost::json::object& x) { conv::fold(world_, x); });
-        throw;
-    }
+    if (!ev.event_id.empty()) inflight_.insert(key);
+    struct release {
+        std::set<std::string>& s;
+        const std::string& k;
+        ~release() { s.erase(k); }
+    } release_inflight{inflight_, key};
+    commit_request req{&out, ev.platform, ev.event_id, std::nullopt, now_ms()};
+    co_await commit_grouped(std::move(req));
     metrics_.add("postmortem_events_acked_total", label);
     metrics_.observe("postmortem_ack_latency_seconds", label,
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -182,6 +179,53 @@ asio::awaitable<void> service::handle(adapters::chat_event ev) {
                   out.sends.size());
     after_commit(out);
     if (ev.platform == "shell") co_await flush("shell"); // a terminal prints in the order typed
+}
+
+struct service::pending_commit {
+    commit_request req;
+    asio::steady_timer done;
+    bool failed = false;
+};
+
+// By value: GCC 12 can destroy a temporary argument of a co_await expression too early.
+asio::awaitable<void> service::commit_grouped(commit_request r) {
+    auto p = std::make_shared<pending_commit>(std::move(r), asio::steady_timer(io_, asio::steady_timer::time_point::max()));
+    batch_.push_back(p);
+    if (!flush_posted_) {
+        // Runs after the handlers that are ready now, so events already read join this batch.
+        flush_posted_ = true;
+        asio::post(io_, [this] { flush_commits(); });
+    }
+    co_await p->done.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (p->failed) throw std::runtime_error("the store could not commit; not acknowledged");
+}
+
+void service::flush_commits() {
+    flush_posted_ = false;
+    auto batch = std::move(batch_);
+    batch_.clear();
+    std::vector<const commit_request*> reqs;
+    reqs.reserve(batch.size());
+    for (auto& p : batch)
+        reqs.push_back(&p->req);
+    try {
+        const auto t0 = std::chrono::steady_clock::now();
+        store_.commit(reqs);
+        metrics_.observe("postmortem_store_commit_seconds", "",
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        metrics_.add("postmortem_store_commits_total");
+        metrics_.add("postmortem_store_committed_inputs_total", "", reqs.size());
+    } catch (const std::exception& e) {
+        // The world already holds these changes: rebuild it from what is durable, then refuse
+        // every input of the batch so the platforms deliver them again.
+        spdlog::error("commit of {} inputs failed, none acknowledged: {}", reqs.size(), e.what());
+        world_ = conv::world{};
+        store_.replay([&](const boost::json::object& x) { conv::fold(world_, x); });
+        for (auto& p : batch)
+            p->failed = true;
+    }
+    for (auto& p : batch)
+        p->done.cancel();
 }
 
 void service::after_commit(const conv::outcome& out) {
@@ -358,7 +402,8 @@ asio::awaitable<void> service::scheduler_loop() {
         if (!timers.empty() && timers.front().at <= now) {
             auto& t = timers.front();
             conv::outcome out = engine_.on_timer(world_, t.timer, now);
-            store_.commit(commit_request{&out, "", "", t.id, now_ms()});
+            commit_request req{&out, "", "", t.id, now_ms()};
+            co_await commit_grouped(std::move(req));
             metrics_.add("postmortem_timers_fired_total", t.timer.what == conv::timer_in::kind::remind
                                                               ? "kind=\"remind\""
                                                               : "kind=\"deadline\"");

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <map>
+#include <set>
 #include <memory>
 
 #include "adapters/adapter.hpp"
@@ -50,6 +51,10 @@ private:
     boost::asio::awaitable<void> scheduler_loop();
     boost::asio::awaitable<void> flush(const std::string& platform);
     void after_commit(const conv::outcome& out);
+    // Group commit: requests queued while the io thread is busy share one transaction.
+    struct pending_commit;
+    boost::asio::awaitable<void> commit_grouped(commit_request r);
+    void flush_commits();
     void write_exports(const std::string& pm);
     adapters::outbound to_outbound(const outbox_row& row, bool& ok, std::string& why);
 
@@ -63,6 +68,9 @@ private:
     boost::asio::steady_timer scheduler_wake_;
     metrics metrics_;
     bool stopping_ = false;
+    std::vector<std::shared_ptr<pending_commit>> batch_;
+    bool flush_posted_ = false;
+    std::set<std::string> inflight_; // events applied but not yet committed, for de-duplication
 };
 
 } // namespace pm::bot

@@ -181,42 +181,48 @@ bool store::seen(const std::string& platform, const std::string& event_id) {
     return s.step();
 }
 
-void store::commit(const commit_request& r) {
+void store::commit(const commit_request& r) { commit(std::vector<const commit_request*>{&r}); }
+
+void store::commit(const std::vector<const commit_request*>& batch) {
     impl::tx t(*p_);
-    if (r.out) {
-        stmt ev(p_->db, "INSERT INTO events (pm, body, at_ms) VALUES (?1, ?2, ?3)");
-        for (auto& e : r.out->events) {
-            auto* pm = e.if_contains("pm");
-            ev.bind(1, pm && pm->is_string() ? std::string(pm->get_string()) : std::string())
-                .bind(2, json::serialize(e))
-                .bind(3, r.now_ms);
-            ev.step();
-            ev.reset();
+    stmt ev(p_->db, "INSERT INTO events (pm, body, at_ms) VALUES (?1, ?2, ?3)");
+    stmt ob(p_->db, "INSERT INTO outbox (platform, body, created_ms) VALUES (?1, ?2, ?3)");
+    stmt tm(p_->db, "INSERT INTO timers (at, pm, kind) VALUES (?1, ?2, ?3)");
+    stmt in(p_->db, "INSERT OR IGNORE INTO inbox (platform, event_id, at_ms) VALUES (?1, ?2, ?3)");
+    stmt done(p_->db, "UPDATE timers SET done = 1 WHERE id = ?1");
+    for (const commit_request* r : batch) {
+        if (r->out) {
+            for (auto& e : r->out->events) {
+                auto* pm = e.if_contains("pm");
+                ev.bind(1, pm && pm->is_string() ? std::string(pm->get_string()) : std::string())
+                    .bind(2, json::serialize(e))
+                    .bind(3, r->now_ms);
+                ev.step();
+                ev.reset();
+            }
+            for (auto& s : r->out->sends) {
+                ob.bind(1, s.to.platform).bind(2, json::serialize(conv::to_json(s))).bind(3, r->now_ms);
+                ob.step();
+                ob.reset();
+            }
+            for (auto& s : r->out->schedules) {
+                tm.bind(1, s.at.time_since_epoch().count())
+                    .bind(2, s.timer.pm)
+                    .bind(3, std::string(s.timer.what == conv::timer_in::kind::remind ? "remind" : "deadline"));
+                tm.step();
+                tm.reset();
+            }
         }
-        stmt ob(p_->db, "INSERT INTO outbox (platform, body, created_ms) VALUES (?1, ?2, ?3)");
-        for (auto& s : r.out->sends) {
-            ob.bind(1, s.to.platform).bind(2, json::serialize(conv::to_json(s))).bind(3, r.now_ms);
-            ob.step();
-            ob.reset();
+        if (!r->inbox_event_id.empty()) {
+            in.bind(1, r->inbox_platform).bind(2, r->inbox_event_id).bind(3, r->now_ms);
+            in.step();
+            in.reset();
         }
-        stmt tm(p_->db, "INSERT INTO timers (at, pm, kind) VALUES (?1, ?2, ?3)");
-        for (auto& s : r.out->schedules) {
-            tm.bind(1, s.at.time_since_epoch().count())
-                .bind(2, s.timer.pm)
-                .bind(3, std::string(s.timer.what == conv::timer_in::kind::remind ? "remind" : "deadline"));
-            tm.step();
-            tm.reset();
+        if (r->timer_done) {
+            done.bind(1, *r->timer_done);
+            done.step();
+            done.reset();
         }
-    }
-    if (!r.inbox_event_id.empty()) {
-        stmt in(p_->db, "INSERT OR IGNORE INTO inbox (platform, event_id, at_ms) VALUES (?1, ?2, ?3)");
-        in.bind(1, r.inbox_platform).bind(2, r.inbox_event_id).bind(3, r.now_ms);
-        in.step();
-    }
-    if (r.timer_done) {
-        stmt d(p_->db, "UPDATE timers SET done = 1 WHERE id = ?1");
-        d.bind(1, *r.timer_done);
-        d.step();
     }
     t.commit();
 }

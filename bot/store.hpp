@@ -54,6 +54,8 @@ public:
     bool seen(const std::string& platform, const std::string& event_id);
     // One transaction: events, outbox rows, timers, inbox mark. Throws on failure (nothing written).
     void commit(const commit_request& r);
+    // Group commit: several requests in one transaction and one fsync, all or none.
+    void commit(const std::vector<const commit_request*>& batch);
 
     std::vector<outbox_row> pending(const std::string& platform, std::size_t limit);
     void mark_sending(std::int64_t id);
