@@ -221,6 +221,7 @@ asio::awaitable<http_result> http_client::request(http_request req) {
     msg.prepare_payload();
 
     std::string key = (ep.tls ? "https://" : "http://") + ep.authority();
+    const auto timeout = req.timeout.count() > 0 ? req.timeout : self->opt.request_timeout;
     for (int attempt = 0; attempt < 2; ++attempt) {
         auto c = self->take_idle(key);
         bool reused = c != nullptr;
@@ -230,10 +231,9 @@ asio::awaitable<http_result> http_client::request(http_request req) {
         }
         exchange_result x;
         if (c->secure)
-            x = co_await exchange(*c->secure, *c, msg, self->opt.request_timeout,
-                                  self->opt.max_response_body);
+            x = co_await exchange(*c->secure, *c, msg, timeout, self->opt.max_response_body);
         else
-            x = co_await exchange(*c->plain, *c, msg, self->opt.request_timeout, self->opt.max_response_body);
+            x = co_await exchange(*c->plain, *c, msg, timeout, self->opt.max_response_body);
         if (!x.ec) {
             r.response.status = static_cast<int>(x.resp.result_int());
             for (const auto& f : x.resp)

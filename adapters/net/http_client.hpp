@@ -28,6 +28,9 @@ struct http_request {
     header_list headers;      // e.g. {"Authorization", "Bearer …"} (never logged)
     std::string content_type; // "application/json; charset=utf-8", form, octet-stream…
     std::string body;
+    // Write + read deadline of this exchange; zero: the client's request_timeout. A long poll
+    // (Matrix /sync holds the request up to 30 s) sets one above the server's hold time.
+    std::chrono::milliseconds timeout{0};
 };
 
 struct http_response {
