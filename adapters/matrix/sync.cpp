@@ -631,7 +631,7 @@ converted to_chat_event(const room_event& ev, const room_context& room, const co
     for (std::size_t pos = text.find("<@"); pos != std::string::npos; pos = text.find("<@", pos + 2)) {
         auto close = text.find('>', pos);
         if (close == std::string::npos) break;
-        auto id = text.substr(pos + 1, close - pos - 1);
+        auto id = text.substr(pos + 2, close - pos - 2);
         if (!valid_mxid(id)) continue;
         bool seen = std::any_of(ce.mentions.begin(), ce.mentions.end(), [&](auto& u) { return u.id == id; });
         if (seen) continue;
