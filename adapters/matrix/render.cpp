@@ -200,8 +200,12 @@ void block_units(const rich::block& b, std::size_t max, std::vector<unit>& out) 
         return;
     }
     case rich::block::kind::code: {
-        for (auto& piece : cut_text(b.code, text_max))
-            out.push_back({piece, "<pre><code>" + html_escape(piece) + "</code></pre>"});
+        for (auto& piece : cut_text(defang(b.code), text_max)) {
+            auto plain = piece;
+            while (!plain.empty() && plain.back() == '\n')
+                plain.pop_back();
+            out.push_back({plain, "<pre><code>" + html_escape(piece) + "</code></pre>"});
+        }
         if (b.code.empty()) out.push_back({"", "<pre><code></code></pre>"});
         return;
     }
