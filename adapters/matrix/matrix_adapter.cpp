@@ -434,8 +434,8 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
             auto r = co_await call("POST", url, json::object{});
             if (r.ok()) {
                 ++cnt.joins;
-                auto& rs = rooms[in.room_id];
-                if (in.is_direct) rs.is_dm = true;
+                // A DM invite makes the room this user's DM with the bot, also after a restart.
+                if (in.is_direct && !in.inviter.empty()) remember_dm(in.inviter, in.room_id);
                 spdlog::info("matrix: joined {} ({}) on invite from {}", in.room_id,
                              in.room_name.empty() ? "unnamed" : in.room_name, in.inviter);
                 co_return true;

@@ -632,7 +632,7 @@ converted to_chat_event(const room_event& ev, const room_context& room, const co
         auto close = text.find('>', pos);
         if (close == std::string::npos) break;
         auto id = text.substr(pos + 2, close - pos - 2);
-        if (!valid_mxid(id)) continue;
+        if (!valid_mxid(id) || id == opt.own_user_id) continue;
         bool seen = std::any_of(ce.mentions.begin(), ce.mentions.end(), [&](auto& u) { return u.id == id; });
         if (seen) continue;
         user_ref u;

@@ -17,6 +17,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <cstdio>
 #include <map>
 
 #include "adapters/net/redact.hpp"
@@ -94,6 +96,29 @@ std::optional<std::string> http_response::header(std::string_view name) const {
     return std::nullopt;
 }
 
+namespace {
+
+// An IMF-fixdate ("Wed, 21 Oct 2015 07:28:00 GMT", RFC 9110), the other form of Retry-After.
+std::optional<std::chrono::sys_seconds> parse_http_date(const std::string& v) {
+    char wd[4] = {}, mon[4] = {}, zone[4] = {};
+    int d = 0, y = 0, hh = 0, mm = 0, ss = 0;
+    if (std::sscanf(v.c_str(), "%3s, %d %3s %d %d:%d:%d %3s", wd, &d, mon, &y, &hh, &mm, &ss, zone) != 8)
+        return std::nullopt;
+    static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    unsigned m = 0;
+    for (unsigned i = 0; i < 12; ++i)
+        if (std::string_view(mon) == months[i]) m = i + 1;
+    if (m == 0 || std::string_view(zone) != "GMT" || hh > 23 || mm > 59 || ss > 60) return std::nullopt;
+    std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(m),
+                                    std::chrono::day(unsigned(d))};
+    if (!ymd.ok()) return std::nullopt;
+    return std::chrono::sys_days(ymd) + std::chrono::hours(hh) + std::chrono::minutes(mm) +
+           std::chrono::seconds(ss);
+}
+
+} // namespace
+
 std::optional<std::chrono::milliseconds> http_response::retry_after() const {
     auto v = header("Retry-After");
     if (!v) return std::nullopt;
@@ -103,8 +128,13 @@ std::optional<std::chrono::milliseconds> http_response::retry_after() const {
         if (pos == 0 || secs < 0 || secs > 24 * 3600) return std::nullopt;
         return std::chrono::milliseconds(static_cast<long long>(secs * 1000));
     } catch (const std::exception&) {
-        return std::nullopt;
     }
+    // Not delta-seconds: an HTTP date (Matrix servers may send either form).
+    auto when = parse_http_date(*v);
+    if (!when) return std::nullopt;
+    auto d = std::chrono::duration_cast<std::chrono::milliseconds>(*when - std::chrono::system_clock::now());
+    if (d > std::chrono::hours(24)) return std::nullopt;
+    return std::max(d, std::chrono::milliseconds(0));
 }
 
 struct http_client::impl {

@@ -40,7 +40,8 @@ struct http_response {
 
     // Case-insensitive header lookup.
     std::optional<std::string> header(std::string_view name) const;
-    // Retry-After in seconds (the only form Slack uses); nullopt when absent or unreadable.
+    // Retry-After in seconds (the only form Slack uses) or as an HTTP date (from now, at least
+    // zero); nullopt when absent or unreadable.
     std::optional<std::chrono::milliseconds> retry_after() const;
 };
 

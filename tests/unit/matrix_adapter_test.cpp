@@ -441,3 +441,29 @@ TEST_CASE("matrix: whoami naming another user stops at start") {
     CHECK(h.error.find("belongs to @someoneelse:example.org") != std::string::npos);
     CHECK(h.hs.count("GET", "/sync") == 0);
 }
+
+TEST_CASE("matrix: a DM invite: joined, its messages arrive as dm, replies go there") {
+    harness h;
+    h.hs.queue_invite("!dmin:example.org", "@dave:example.org", true);
+    json::object join{{"event_id", "$j"},          {"type", "m.room.member"},
+                      {"state_key", h.hs.user_id}, {"sender", h.hs.user_id},
+                      {"origin_server_ts", 1},     {"content", json::object{{"membership", "join"}}}};
+    h.hs.queue_timeline("!dmin:example.org",
+                        json::array{text_event("$before", "@dave:example.org", "before the join"), join,
+                                    text_event("$hi", "@dave:example.org", "!postmortem status PM-1")});
+    h.start();
+    REQUIRE(h.run_until([&] { return h.cur.get("matrix.next_batch") == std::optional<std::string>("s2"); }));
+    REQUIRE(h.got.size() == 1); // history before the bot's own join is not input
+    CHECK(h.got[0].event_id == "$hi");
+    CHECK(h.got[0].where.k == place::kind::dm);
+    CHECK(h.got[0].where.channel == "!dmin:example.org");
+    CHECK(h.got[0].is_command);
+    outbound o = channel_msg("", "pm-20", "status");
+    o.to = outbound::target::dm;
+    o.user = "@dave:example.org";
+    auto r = h.send(o);
+    CHECK(r.st == send_result::status::sent);
+    CHECK(r.dm_channel == "!dmin:example.org");
+    CHECK(h.hs.created_rooms.empty());
+    h.stop();
+}

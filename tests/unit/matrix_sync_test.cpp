@@ -277,3 +277,26 @@ TEST_CASE("matrix: matrix.to links") {
     CHECK(user_from_matrix_to("https://evil.example/#/@a:b.org") == "");
     CHECK(user_from_matrix_to("https://matrix.to/#/@a") == "");
 }
+
+TEST_CASE("matrix: a bare command word, and the bot's own pill is no participant") {
+    room_event e;
+    e.event_id = "$c";
+    e.type = "m.room.message";
+    e.sender = "@alice:example.org";
+    e.content = boost::json::parse(R"({"msgtype":"m.text","body":"!postmortem"})").as_object();
+    auto c = to_chat_event(e, room42(), opts());
+    REQUIRE(c.event);
+    CHECK(c.event->is_command);
+    CHECK(c.event->text == "");
+    e.content = boost::json::parse(R"({"msgtype":"m.text","body":"!postmortemx start"})").as_object();
+    auto d = to_chat_event(e, room42(), opts());
+    REQUIRE(d.event);
+    CHECK_FALSE(d.event->is_command);
+    e.content =
+        boost::json::parse(R"({"msgtype":"m.text","body":"hi @pmbot:example.org and @bob:example.org"})")
+            .as_object();
+    auto m = to_chat_event(e, room42(), opts());
+    REQUIRE(m.event);
+    REQUIRE(m.event->mentions.size() == 1);
+    CHECK(m.event->mentions[0].id == "@bob:example.org");
+}
