@@ -161,6 +161,7 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
     std::map<std::string, std::string> dm_by_user;    // user → DM room
     std::set<std::string> direct_rooms;               // rooms listed in m.direct
     std::map<std::string, std::string> profile_names; // user → display name (profile lookups)
+    std::set<std::string> e2ee_settled;               // encrypted rooms told (or that cannot be)
     counters cnt;
 
     static net::http_client::options http_opts(const config& c) {
@@ -492,8 +493,12 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
 
     // The one plain notice an encrypted room gets (protocols/matrix.md §7), remembered.
     asio::awaitable<void> tell_encrypted(const std::string& room) {
+        if (e2ee_settled.count(room)) co_return;
         const std::string key = "matrix.e2ee_notice." + room;
-        if (cursors.get(key)) co_return;
+        if (cursors.get(key)) {
+            e2ee_settled.insert(room);
+            co_return;
+        }
         spdlog::warn("matrix: room {} is end-to-end encrypted; the bot cannot read it", room);
         rich::message m;
         m.blocks.push_back(rich::para({rich::txt(
@@ -501,10 +506,24 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
             "here: please use an unencrypted room.")}));
         auto contents = render(m, render_options{cfg.user_id});
         auto r = co_await put_event(room, stable_txn("pm-e2ee-", room), contents.front());
-        if (r.ok())
+        if (r.ok()) {
             cursors.put(key, r.field("event_id"));
-        else
-            spdlog::warn("matrix: could not post the encryption notice in {}: {}", room, r.describe());
+            e2ee_settled.insert(room);
+            co_return;
+        }
+        spdlog::warn("matrix: could not post the encryption notice in {}: {}{}", room, r.describe(),
+                     r.transient() ? " (tried again after the next sync)" : "");
+        // Refused for good (not allowed to post): not tried again until a restart.
+        if (!r.transient()) e2ee_settled.insert(room);
+    }
+
+    // Encryption notices that could not be posted yet (rate limits, outages).
+    asio::awaitable<void> retry_encrypted_notices() {
+        std::vector<std::string> due;
+        for (const auto& [id, rs] : rooms)
+            if (rs.encrypted && !e2ee_settled.count(id)) due.push_back(id);
+        for (const auto& id : due)
+            if (!stopped && fatal.empty()) co_await tell_encrypted(id);
     }
 
     // ---- the sync loop ----
@@ -644,6 +663,7 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
             since = p.value->next_batch;
             synced = true;
             bo.reset();
+            co_await retry_encrypted_notices();
         }
         spdlog::info("matrix: sync loop stopped");
     }

@@ -467,3 +467,22 @@ TEST_CASE("matrix: a DM invite: joined, its messages arrive as dm, replies go th
     CHECK(h.hs.created_rooms.empty());
     h.stop();
 }
+
+TEST_CASE("matrix: an encryption notice refused by a rate limit is posted after a later sync") {
+    harness h;
+    fake_matrix::injected i;
+    i.method = "PUT";
+    i.path_contains = "/send/";
+    h.hs.inject(i);
+    json::object enc_state{
+        {"event_id", "$es"},     {"type", "m.room.encryption"},
+        {"state_key", ""},       {"sender", "@alice:example.org"},
+        {"origin_server_ts", 1}, {"content", json::object{{"algorithm", "m.megolm.v1.aes-sha2"}}}};
+    h.hs.queue_timeline("!sec2:example.org", json::array{enc_state});
+    h.start();
+    REQUIRE(h.run_until([&] { return h.hs.events_in("!sec2:example.org").size() == 1; }));
+    REQUIRE(h.run_until([&] { return h.hs.count("GET", "/sync") >= 5; }));
+    h.stop();
+    CHECK(h.hs.events_in("!sec2:example.org").size() == 1);
+    CHECK(h.hs.count("PUT", "/send/") == 2);
+}
