@@ -659,7 +659,7 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
                 continue;
             }
             // Every event of the batch is committed by the bot: only now may the cursor move.
-            cursors.put(k_next_batch, p.value->next_batch);
+            if (p.value->next_batch != since) cursors.put(k_next_batch, p.value->next_batch);
             since = p.value->next_batch;
             synced = true;
             bo.reset();

@@ -300,3 +300,50 @@ TEST_CASE("matrix: a bare command word, and the bot's own pill is no participant
     REQUIRE(m.event->mentions.size() == 1);
     CHECK(m.event->mentions[0].id == "@bob:example.org");
 }
+
+TEST_CASE("matrix: mutated sync responses never crash the parser") {
+    // A bounded, deterministic mutation run over the fixtures: flipped bytes, cut bodies,
+    // spliced fragments. Each result is either a clean error or a batch whose events convert.
+    std::vector<std::string> seeds = {fixture("sync_messages.json"), fixture("sync_invite.json"),
+                                      fixture("sync_encrypted.json"), fixture("sync_wrong_types.json")};
+    std::uint32_t x = 12345;
+    auto rnd = [&] {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        return x;
+    };
+    const char* tokens[] = {"{", "}", "[", "]", "\"", ":", ",", "null", "1e999", "-1", "\"\\u0000\"", "true"};
+    int parsed_ok = 0;
+    for (int i = 0; i < 3000; ++i) {
+        std::string s = seeds[rnd() % seeds.size()];
+        int edits = 1 + rnd() % 4;
+        for (int k = 0; k < edits && !s.empty(); ++k) {
+            auto pos = rnd() % s.size();
+            switch (rnd() % 3) {
+            case 0:
+                s[pos] = static_cast<char>(rnd());
+                break;
+            case 1:
+                s.resize(pos);
+                break;
+            default:
+                s.insert(pos, tokens[rnd() % 12]);
+            }
+        }
+        auto p = parse_sync(s);
+        if (!p.value) {
+            CHECK_FALSE(p.error.empty());
+            continue;
+        }
+        ++parsed_ok;
+        for (const auto& r : p.value->joined)
+            for (const auto& e : r.timeline) {
+                room_context ctx;
+                ctx.room_id = r.room_id;
+                auto c = to_chat_event(e, ctx, opts());
+                CHECK((c.event.has_value() == (c.why == skip::none)));
+            }
+    }
+    CHECK(parsed_ok > 0);
+}
