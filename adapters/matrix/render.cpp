@@ -39,9 +39,40 @@ std::string html_escape(std::string_view s) {
 
 namespace {
 
+// Invalid UTF-8 (from a terminal, say) would make the homeserver refuse the whole event as not
+// JSON: each bad byte becomes U+FFFD.
+std::string valid_utf8(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        auto c = static_cast<unsigned char>(s[i]);
+        std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        bool ok = len > 0 && i + len <= s.size();
+        for (std::size_t k = 1; ok && k < len; ++k)
+            ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+        if (ok && len > 1) {
+            // Overlong forms, surrogates and values above U+10FFFF are invalid too.
+            auto c1 = static_cast<unsigned char>(s[i + 1]);
+            if ((len == 2 && c < 0xC2) || (len == 3 && c == 0xE0 && c1 < 0xA0) ||
+                (len == 3 && c == 0xED && c1 >= 0xA0) || (len == 4 && c == 0xF0 && c1 < 0x90) ||
+                (len == 4 && (c > 0xF4 || (c == 0xF4 && c1 >= 0x90))))
+                ok = false;
+        }
+        if (!ok) {
+            out += "\xEF\xBF\xBD";
+            ++i;
+            continue;
+        }
+        out.append(s.substr(i, len));
+        i += len;
+    }
+    return out;
+}
+
 // "@room" typed by a user: a word joiner after the "@" keeps it from reading as a room mention in
 // clients that still match the body, while it looks the same. (m.mentions is what notifies.)
-std::string defang(std::string_view s) {
+std::string defang(std::string_view raw) {
+    const std::string s = valid_utf8(raw);
     std::string out;
     for (std::size_t i = 0; i < s.size(); ++i) {
         out += s[i];
@@ -86,7 +117,7 @@ rendered_line render_line(const rich::line& l) {
     rendered_line r;
     for (const auto& s : l) {
         if (s.k == rich::span::kind::mention && !s.user_id.empty()) {
-            auto name = s.text.empty() ? s.user_id : s.text;
+            auto name = valid_utf8(s.text.empty() ? s.user_id : s.text);
             r.plain += name;
             r.html += pill(s.user_id, name);
             continue;
@@ -94,7 +125,7 @@ rendered_line render_line(const rich::line& l) {
         auto t = defang(s.text);
         std::string h = html_escape(t);
         // Newlines inside a span stay line breaks.
-        for (std::size_t p = h.find('\n'); p != std::string::npos; p = h.find('\n', p + 5))
+        for (std::size_t p = h.find('\n'); p != std::string::npos; p = h.find('\n', p + 4))
             h.replace(p, 1, "<br>");
         if (s.code) h = "<code>" + h + "</code>";
         if (s.italic) h = "<i>" + h + "</i>";
@@ -164,7 +195,8 @@ void block_units(const rich::block& b, std::size_t max, std::vector<unit>& out) 
         // Too long: fall back to plain pieces (formatting of this one block is lost, text is not).
         std::string all;
         for (const auto& s : b.text)
-            all += s.k == rich::span::kind::mention ? (s.text.empty() ? s.user_id : s.text) : defang(s.text);
+            all += s.k == rich::span::kind::mention ? valid_utf8(s.text.empty() ? s.user_id : s.text)
+                                                    : defang(s.text);
         for (auto& piece : cut_text(all, text_max))
             out.push_back({piece, open + html_escape(piece) + close});
         return;

@@ -214,3 +214,17 @@ TEST_CASE("matrix: a file event") {
     auto c = file_content("PM-12-db-failover.md", "mxc://example.org/AbC", 4821, "text/markdown", "");
     check_golden("file.json", json::serialize(c));
 }
+
+TEST_CASE("matrix: invalid UTF-8 and blank lines in user text") {
+    rich::message m;
+    m.blocks.push_back(rich::para({rich::txt("a\n\nb \xff\xfe c \xe2\x82 d \xed\xa0\x80 é")}));
+    auto out = render(m, render_options{});
+    REQUIRE(out.size() == 1);
+    CHECK(s(out[0], "formatted_body") ==
+          "<p>a<br><br>b \xEF\xBF\xBD\xEF\xBF\xBD c \xEF\xBF\xBD\xEF\xBF\xBD d "
+          "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD é</p>");
+    // The serialized event parses back as JSON (a homeserver would accept it).
+    boost::system::error_code ec;
+    json::parse(json::serialize(out[0]), ec);
+    CHECK_FALSE(ec);
+}
