@@ -486,3 +486,29 @@ TEST_CASE("matrix: an encryption notice refused by a rate limit is posted after 
     CHECK(h.hs.events_in("!sec2:example.org").size() == 1);
     CHECK(h.hs.count("PUT", "/send/") == 2);
 }
+
+TEST_CASE("matrix: sync survives 429, 5xx, garbage and a forgotten filter") {
+    harness h;
+    h.start_synced();
+    auto inject = [&](int status, std::string body) {
+        fake_matrix::injected i;
+        i.method = "GET";
+        i.path_contains = "/sync";
+        i.status = status;
+        i.body = std::move(body);
+        h.hs.inject(i);
+    };
+    inject(429, R"({"errcode":"M_LIMIT_EXCEEDED","error":"slow down","retry_after_ms":10})");
+    inject(502, "<html>bad gateway</html>");
+    inject(200, R"({"rooms":{}})"); // no next_batch
+    inject(400, R"({"errcode":"M_INVALID_PARAM","error":"unknown filter"})");
+    h.hs.queue_timeline(room, json::array{text_event("$x", "@alice:example.org", "after the trouble")});
+    REQUIRE(h.run_until([&] { return h.got.size() == 1 && h.hs.filters == 2; }));
+    REQUIRE(h.run_until([&] { return h.cur.get("matrix.next_batch") == std::optional<std::string>("s1"); }));
+    h.stop();
+    CHECK(h.error.empty());
+    CHECK(h.a->stats().rate_limited == 1);
+    CHECK(h.got[0].event_id == "$x");
+    CHECK(h.hs.filters == 2); // uploaded again after the server forgot it
+    CHECK(h.cur.get("matrix.filter_id") == std::optional<std::string>("f2"));
+}
