@@ -135,6 +135,7 @@ struct fake_matrix::impl : std::enable_shared_from_this<impl> {
         std::string tok = auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : "";
         f.requests.push_back({method, path, query, tok});
 
+        if (path.rfind("/_fake/", 0) == 0) co_return control(method, path, req.body());
         bool is_login = path == "/_matrix/client/v3/login";
         bool is_sync = path == "/_matrix/client/v3/sync";
         if (!is_login) {
@@ -240,6 +241,85 @@ struct fake_matrix::impl : std::enable_shared_from_this<impl> {
             co_return ok(o);
         }
         co_return error(404, "M_UNRECOGNIZED", "Unrecognized request");
+    }
+
+    // The control API of the standalone program (end-to-end scripts), under /_fake/.
+    reply control(const std::string& method, const std::string& path, const std::string& body) {
+        auto& f = *owner;
+        boost::system::error_code ec;
+        json::value in = json::parse(body.empty() ? "{}" : body, ec);
+        if (ec || !in.is_object()) return error(400, "M_NOT_JSON", "control body must be a JSON object");
+        auto& o = in.as_object();
+        auto str = [&](const char* k) {
+            auto* v = o.if_contains(k);
+            return v && v->is_string() ? std::string(v->as_string()) : std::string();
+        };
+        if (method == "POST" && path == "/_fake/sync") return ok({{"next_batch", f.queue_batch(o)}});
+        if (method == "POST" && path == "/_fake/initial") {
+            f.initial = o;
+            return ok({});
+        }
+        if (method == "POST" && path == "/_fake/invite") {
+            auto* d = o.if_contains("is_direct");
+            return ok({{"next_batch",
+                        f.queue_invite(str("room"), str("inviter"), d && d->is_bool() && d->as_bool())}});
+        }
+        if (method == "POST" && path == "/_fake/messages") {
+            auto* c = o.if_contains("chunk");
+            f.set_messages(str("room"), str("from"), c && c->is_array() ? c->as_array() : json::array{},
+                           str("end"));
+            return ok({});
+        }
+        if (method == "POST" && path == "/_fake/names") {
+            for (auto& [k, v] : o)
+                if (v.is_string()) f.display_names[std::string(k)] = std::string(v.as_string());
+            return ok({});
+        }
+        if (method == "POST" && path == "/_fake/inject") {
+            injected i;
+            i.method = str("method");
+            i.path_contains = str("path_contains");
+            if (auto* v = o.if_contains("count"); v && v->is_int64())
+                i.count = static_cast<int>(v->as_int64());
+            if (auto* v = o.if_contains("status"); v && v->is_int64())
+                i.status = static_cast<int>(v->as_int64());
+            if (auto* v = o.if_contains("body"); v && v->is_string()) i.body = std::string(v->as_string());
+            if (auto* v = o.if_contains("process_then_drop"); v && v->is_bool())
+                i.process_then_drop = v->as_bool();
+            if (auto* v = o.if_contains("headers"); v && v->is_object())
+                for (auto& [k, hv] : v->as_object())
+                    if (hv.is_string()) i.headers.emplace_back(std::string(k), std::string(hv.as_string()));
+            f.inject(std::move(i));
+            return ok({});
+        }
+        if (method == "POST" && path == "/_fake/expire_token") {
+            f.expire_token();
+            return ok({});
+        }
+        if (method == "GET" && path == "/_fake/state") {
+            json::array evs;
+            for (auto& e : f.events)
+                evs.push_back(json::object{{"room", e.room},
+                                           {"type", e.type},
+                                           {"txn", e.txn},
+                                           {"event_id", e.event_id},
+                                           {"content", e.content}});
+            json::array txns(f.send_txns.begin(), f.send_txns.end());
+            json::array joins;
+            for (auto& [r, via] : f.joins)
+                joins.push_back(json::object{{"room", r}, {"via", via}});
+            json::array created(f.created_rooms.begin(), f.created_rooms.end());
+            json::array sinces(f.sync_sinces.begin(), f.sync_sinces.end());
+            return ok({{"events", evs},
+                       {"send_txns", txns},
+                       {"joins", joins},
+                       {"created_rooms", created},
+                       {"sync_sinces", sinces},
+                       {"m_direct", f.m_direct},
+                       {"logins", f.logins},
+                       {"syncs_after_expiry", f.syncs_after_expiry}});
+        }
+        return error(404, "M_UNRECOGNIZED", "unknown control request");
     }
 
     asio::awaitable<reply> sync(std::map<std::string, std::string>& q) {

@@ -4,6 +4,17 @@
 // batches, invites, limited timelines with /messages pages; inject 429s, lost responses and an
 // expired token) and recording what the client did. Sends are de-duplicated by (room, txnId)
 // like a real homeserver. Runs on the caller's executor, single-threaded.
+//
+// The same scripting is reachable over HTTP under /_fake/ (no token) for end-to-end scripts that
+// run the real binary against the standalone program (fake_matrix_main.cpp):
+//   POST /_fake/sync {batch}            queue a /sync batch → {"next_batch":"sN"}
+//   POST /_fake/initial {body}          the initial sync's body
+//   POST /_fake/invite {room, inviter, is_direct}
+//   POST /_fake/messages {room, from, chunk, end}
+//   POST /_fake/names {"@user:server": "Name", …}
+//   POST /_fake/inject {method, path_contains, count, status, body, headers, process_then_drop}
+//   POST /_fake/expire_token
+//   GET  /_fake/state                   events, send_txns, joins, created_rooms, sync_sinces, …
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
