@@ -72,6 +72,17 @@ struct send_result {
     std::string error;      // a readable reason for `failed` / `unknown`
 };
 
+// A small durable key-value store the bot lends an adapter for its own cursors (Matrix: the sync
+// token `next_batch`, a password login's access token, the uploaded filter id, rooms already told
+// that the bot cannot read them). The bot backs it with its database; a put() is durable when it
+// returns. Keys are namespaced by the adapter ("matrix.…").
+class cursor_store {
+public:
+    virtual ~cursor_store() = default;
+    virtual std::optional<std::string> get(const std::string& key) = 0;
+    virtual void put(const std::string& key, const std::string& value) = 0;
+};
+
 // What the bot hands an adapter: called once per inbound event; its awaitable completes only
 // after the event is durably committed (or rejected), and only then may the adapter ack it.
 using event_sink = std::function<boost::asio::awaitable<void>(chat_event)>;

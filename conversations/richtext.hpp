@@ -28,10 +28,19 @@ struct block {
     std::string code;        // code block (literal)
 };
 
+// A reply button the platform may show under a prompt (Slack: a Block Kit button). Pressing it
+// arrives as a chat_event whose text is `id` ("skip", "back", "done"), in the place the button
+// was in; typed replies keep working. Platforms without buttons ignore them.
+struct action {
+    std::string id;    // short ASCII word: the text the press stands for
+    std::string label; // literal button text
+};
+
 struct message {
     std::vector<block> blocks;
     // Plain one-line summary for notifications and platform fallbacks (Slack `text`).
     std::string fallback;
+    std::vector<action> actions; // optional buttons under the message (added last: aggregate init)
 };
 
 // Builders, so call sites read like the message they make.

@@ -1,0 +1,259 @@
+#include "adapters/net/ws_client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include "adapters/net/redact.hpp"
+#include "adapters/net/tls_detail.hpp"
+#include "adapters/net/url.hpp"
+
+namespace pm::adapters::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+// The two stream kinds behind one interface, so the rest of the client is written once.
+struct ws_base {
+    virtual ~ws_base() = default;
+    virtual asio::awaitable<ws_client::result> handshake(const endpoint& ep, const ws_client::options& o,
+                                                         const tcp::resolver::results_type& addrs) = 0;
+    virtual asio::awaitable<ws_client::result> read(const ws_client::options& o) = 0;
+    virtual asio::awaitable<error_code> write(const std::string& text) = 0;
+    virtual asio::awaitable<void> close(const ws_client::options& o) = 0;
+    virtual void abort() = 0;
+    virtual bool is_open() const = 0;
+};
+
+template <class Ws> struct ws_impl final : ws_base {
+    Ws ws;
+    beast::flat_buffer buf;
+
+    template <class... Args> explicit ws_impl(Args&&... args) : ws(std::forward<Args>(args)...) {}
+
+    beast::tcp_stream& lowest() { return beast::get_lowest_layer(ws); }
+
+    asio::awaitable<ws_client::result> handshake(const endpoint& ep, const ws_client::options& o,
+                                                 const tcp::resolver::results_type& addrs) override {
+        ws_client::result r;
+        lowest().expires_after(o.connect_timeout);
+        auto [cec, cep] = co_await lowest().async_connect(addrs, use_tuple);
+        if (cec) {
+            r.ec = cec;
+            r.error = "cannot connect to " + ep.authority() + ": " +
+                      (cec == beast::error::timeout ? std::string("timed out") : cec.message());
+            co_return r;
+        }
+        if constexpr (std::is_same_v<typename Ws::next_layer_type, beast::ssl_stream<beast::tcp_stream>>) {
+            auto& tls = ws.next_layer();
+            if (!detail::set_peer_host(tls.native_handle(), ep.host, ep.host_is_ip)) {
+                r.ec = asio::error::invalid_argument;
+                r.error = "cannot set TLS host name check for " + ep.host;
+                co_return r;
+            }
+            auto [hec] = co_await tls.async_handshake(ssl::stream_base::client, use_tuple);
+            if (hec) {
+                r.ec = hec;
+                r.error = "TLS handshake with " + ep.authority() +
+                          " failed: " + detail::handshake_error(tls.native_handle(), hec.message());
+                co_return r;
+            }
+        }
+        // From here the websocket's own timeouts govern the stream.
+        lowest().expires_never();
+        websocket::stream_base::timeout t{};
+        t.handshake_timeout = o.connect_timeout;
+        t.idle_timeout = o.idle_timeout;
+        t.keep_alive_pings = true;
+        ws.set_option(t);
+        ws.set_option(websocket::stream_base::decorator([ua = o.user_agent](websocket::request_type& req) {
+            req.set(beast::http::field::user_agent, ua);
+        }));
+        ws.read_message_max(o.hard_max_message);
+        bool default_port = ep.port == (ep.tls ? "443" : "80");
+        auto [wec] =
+            co_await ws.async_handshake(default_port ? ep.host : ep.authority(), ep.target, use_tuple);
+        if (wec) {
+            r.ec = wec;
+            r.error = "WebSocket upgrade with " + ep.authority() + " failed: " + wec.message();
+            co_return r;
+        }
+        co_return r;
+    }
+
+    asio::awaitable<ws_client::result> read(const ws_client::options& o) override {
+        ws_client::result r;
+        // Frame by frame, so an oversized message can be skipped without failing the socket.
+        do {
+            auto [ec, n] = co_await ws.async_read_some(buf, 64 * 1024, use_tuple);
+            if (ec) {
+                r.ec = ec;
+                if (ec == websocket::error::closed)
+                    r.error = "closed by peer (" + std::to_string(ws.reason().code) + " " +
+                              std::string(ws.reason().reason.c_str()) + ")";
+                else if (ec == beast::error::timeout)
+                    r.error = "no traffic within the idle timeout (dead socket)";
+                else
+                    r.error = ec.message();
+                co_return r;
+            }
+            r.msg.size += n;
+            if (!r.msg.oversized) {
+                if (r.msg.data.size() + buf.size() > o.max_message) {
+                    r.msg.oversized = true;
+                    r.msg.data.clear();
+                    r.msg.data.shrink_to_fit();
+                } else {
+                    r.msg.data += beast::buffers_to_string(buf.data());
+                }
+            }
+            buf.consume(buf.size());
+        } while (!ws.is_message_done());
+        r.msg.binary = ws.got_binary();
+        co_return r;
+    }
+
+    asio::awaitable<error_code> write(const std::string& text) override {
+        ws.text(true);
+        auto [ec, n] = co_await ws.async_write(asio::buffer(text), use_tuple);
+        co_return ec;
+    }
+
+    asio::awaitable<void> close(const ws_client::options& o) override {
+        if (!ws.is_open()) {
+            abort();
+            co_return;
+        }
+        // The close handshake is bounded by handshake_timeout; some servers keep the TCP open
+        // after it, so whatever happens the connection is dropped afterwards.
+        websocket::stream_base::timeout t{};
+        t.handshake_timeout = o.close_timeout;
+        t.idle_timeout = o.idle_timeout;
+        t.keep_alive_pings = true;
+        ws.set_option(t);
+        auto [ec] = co_await ws.async_close(websocket::close_code::normal, use_tuple);
+        (void)ec;
+        abort();
+    }
+
+    void abort() override {
+        error_code ignored;
+        lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+        lowest().socket().close(ignored);
+    }
+
+    bool is_open() const override { return ws.is_open(); }
+};
+
+using plain_ws = websocket::stream<beast::tcp_stream>;
+using tls_ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+
+} // namespace
+
+struct ws_client::impl {
+    asio::any_io_executor ex;
+    options opt;
+    std::shared_ptr<ssl::context> ctx;
+    std::unique_ptr<ws_base> ws;
+    // An async mutex: holding the one slot = owning the write side.
+    asio::experimental::channel<void(error_code)> write_lock;
+
+    impl(asio::any_io_executor e, options o)
+        : ex(e), opt(std::move(o)), ctx(detail::make_client_context(opt.tls)), write_lock(e, 1) {}
+};
+
+ws_client::ws_client(asio::any_io_executor ex, options opt)
+    : impl_(std::make_shared<impl>(std::move(ex), std::move(opt))) {}
+
+ws_client::~ws_client() {
+    if (impl_->ws) impl_->ws->abort();
+}
+
+asio::awaitable<ws_client::result> ws_client::connect(std::string url) {
+    auto self = impl_;
+    result r;
+    auto parsed = parse_endpoint(url);
+    if (!parsed || !parsed.ep.websocket) {
+        r.ec = asio::error::invalid_argument;
+        r.error = parsed ? "not a ws(s):// URL" : parsed.error;
+        co_return r;
+    }
+    auto resolver = std::make_shared<tcp::resolver>(self->ex);
+    asio::steady_timer guard(self->ex);
+    guard.expires_after(self->opt.connect_timeout);
+    guard.async_wait([resolver](error_code ec) {
+        if (!ec) resolver->cancel();
+    });
+    auto [rec, addrs] = co_await resolver->async_resolve(parsed.ep.host, parsed.ep.port, use_tuple);
+    guard.cancel();
+    if (rec) {
+        r.ec = rec;
+        r.error = "cannot resolve " + parsed.ep.host + ": " +
+                  (rec == asio::error::operation_aborted ? std::string("timed out") : rec.message());
+        co_return r;
+    }
+    if (parsed.ep.tls)
+        self->ws = std::make_unique<ws_impl<tls_ws>>(self->ex, *self->ctx);
+    else
+        self->ws = std::make_unique<ws_impl<plain_ws>>(self->ex);
+    r = co_await self->ws->handshake(parsed.ep, self->opt, addrs);
+    if (r.ec) self->ws->abort();
+    co_return r;
+}
+
+asio::awaitable<ws_client::result> ws_client::read() {
+    auto self = impl_;
+    if (!self->ws) co_return result{asio::error::not_connected, "not connected", {}};
+    co_return co_await self->ws->read(self->opt);
+}
+
+asio::awaitable<error_code> ws_client::write(std::string text) {
+    auto self = impl_;
+    if (!self->ws || !self->ws->is_open()) co_return asio::error::not_connected;
+    auto [lec] = co_await self->write_lock.async_send(error_code{}, use_tuple);
+    if (lec) co_return lec;
+    error_code ec = self->ws->is_open() ? co_await self->ws->write(text) : asio::error::not_connected;
+    self->write_lock.try_receive([](error_code) {});
+    co_return ec;
+}
+
+asio::awaitable<void> ws_client::close() {
+    auto self = impl_;
+    if (!self->ws) co_return;
+    auto [lec] = co_await self->write_lock.async_send(error_code{}, use_tuple);
+    if (lec) {
+        self->ws->abort();
+        co_return;
+    }
+    co_await self->ws->close(self->opt);
+    self->write_lock.try_receive([](error_code) {});
+}
+
+void ws_client::abort() {
+    if (impl_->ws) impl_->ws->abort();
+}
+
+bool ws_client::is_open() const {
+    return impl_->ws && impl_->ws->is_open();
+}
+
+} // namespace pm::adapters::net
