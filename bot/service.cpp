@@ -84,7 +84,24 @@ adapters::platform* service::platform(const std::string& name) {
     return it == platforms_.end() ? nullptr : it->second.get();
 }
 
-void service::start(std::function<void(const std::string&)> on_input_end) {
+namespace {
+class store_cursors final : public adapters::cursor_store {
+public:
+    explicit store_cursors(store& s) : s_(s) {}
+    std::optional<std::string> get(const std::string& key) override { return s_.get(key); }
+    void put(const std::string& key, const std::string& value) override { s_.put(key, value); }
+
+private:
+    store& s_;
+};
+} // namespace
+
+adapters::cursor_store& service::cursors() {
+    if (!cursors_) cursors_ = std::make_unique<store_cursors>(store_);
+    return *cursors_;
+}
+
+void service::start(std::function<void(const std::string&, const std::string&)> on_end) {
     for (auto& [name, d] : drainers_)
         asio::co_spawn(io_, drain_loop(*d), [name](std::exception_ptr e) {
             if (!e) return;
@@ -109,15 +126,17 @@ void service::start(std::function<void(const std::string&)> on_input_end) {
             [this, plat]() {
                 return plat->run([this](adapters::chat_event ev) { return handle(std::move(ev)); });
             },
-            [name, on_input_end](std::exception_ptr e) {
+            [name, on_end](std::exception_ptr e) {
+                std::string error;
                 if (e) {
                     try {
                         std::rethrow_exception(e);
                     } catch (const std::exception& x) {
-                        spdlog::error("{} adapter stopped: {}", name, x.what());
+                        error = x.what();
+                        spdlog::critical("{} adapter stopped: {}", name, error);
                     }
                 }
-                if (on_input_end) on_input_end(name);
+                if (on_end) on_end(name, error);
             });
     }
 }

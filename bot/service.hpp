@@ -27,8 +27,11 @@ public:
     adapters::platform* platform(const std::string& name);
 
     // Starts the drainers and the scheduler, and each platform's run loop.
-    // `on_input_end` is called when a platform's input ends (the shell at end of stdin).
-    void start(std::function<void(const std::string&)> on_input_end);
+    // `on_end` is called when a platform's run loop ends: the shell at end of input (no error),
+    // a network adapter when it gives up (refused token), with the reason.
+    void start(std::function<void(const std::string& name, const std::string& error)> on_end);
+    // A durable key-value store for adapters' cursors (Matrix next_batch, filter id, …).
+    adapters::cursor_store& cursors();
 
     // The event sink handed to adapters: de-duplicate, route, apply, commit. Throws when the
     // commit failed, so the adapter does not ack.
@@ -70,7 +73,8 @@ private:
     bool stopping_ = false;
     std::vector<std::shared_ptr<pending_commit>> batch_;
     bool flush_posted_ = false;
-    std::set<std::string> inflight_; // events applied but not yet committed, for de-duplication
+    std::set<std::string> inflight_;
+    std::unique_ptr<adapters::cursor_store> cursors_; // events applied but not yet committed, for de-duplication
 };
 
 } // namespace pm::bot
