@@ -90,8 +90,9 @@ template <class Ws> struct ws_impl final : ws_base {
         }));
         ws.read_message_max(o.hard_max_message);
         bool default_port = ep.port == (ep.tls ? "443" : "80");
-        auto [wec] =
-            co_await ws.async_handshake(default_port ? ep.host : ep.authority(), ep.target, use_tuple);
+        // Locals, not temporaries, in co_await expressions: GCC 12 destroys such temporaries wrongly.
+        std::string host = default_port ? ep.host : ep.authority();
+        auto [wec] = co_await ws.async_handshake(host, ep.target, use_tuple);
         if (wec) {
             r.ec = wec;
             r.error = "WebSocket upgrade with " + ep.authority() + " failed: " + wec.message();
@@ -231,7 +232,8 @@ asio::awaitable<error_code> ws_client::write(std::string text) {
     if (!self->ws || !self->ws->is_open()) co_return asio::error::not_connected;
     auto [lec] = co_await self->write_lock.async_send(error_code{}, use_tuple);
     if (lec) co_return lec;
-    error_code ec = self->ws->is_open() ? co_await self->ws->write(text) : asio::error::not_connected;
+    error_code ec = asio::error::not_connected;
+    if (self->ws->is_open()) ec = co_await self->ws->write(text);
     self->write_lock.try_receive([](error_code) {});
     co_return ec;
 }

@@ -216,7 +216,8 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
         req.headers.emplace_back("Authorization", "Bearer " + (app_token ? cfg.app_token : cfg.bot_token));
         req.content_type = is_json ? "application/json; charset=utf-8" : "application/x-www-form-urlencoded";
         req.body = std::move(body);
-        auto r = co_await (fast ? http_fast : http).request(std::move(req));
+        net::http_client& client = fast ? http_fast : http;
+        auto r = co_await client.request(std::move(req));
         api_reply out;
         out.sent = r.request_sent;
         if (!r.ok()) {
@@ -617,7 +618,8 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
                 not_before = std::max(not_before, steady::now() + d);
                 continue;
             }
-            co_await wait_until(need ? not_before : steady::time_point::max());
+            auto until = need ? not_before : steady::time_point::max();
+            co_await wait_until(until);
         }
         for (auto& s : live) {
             s->retiring = true;
@@ -807,7 +809,8 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
                 if (id.empty()) co_return err;
                 fchan = id;
             }
-            auto f = co_await upload(m, fchan, ephemeral ? std::string() : thread);
+            std::string fthread = ephemeral ? std::string() : thread;
+            auto f = co_await upload(m, fchan, fthread);
             if (f.st != send_result::status::sent) {
                 f.dm_channel = dm;
                 co_return f;
