@@ -359,8 +359,11 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
                 co_return;
             }
             if (r.k == api_reply::kind::error) {
-                if (is_fatal_auth(r.error) || r.error == "missing_scope")
-                    throw std::runtime_error(readable("auth.test", r.error, "", r.body));
+                if (is_fatal_auth(r.error) || r.error == "missing_scope") {
+                    auto msg = readable("auth.test", r.error, "", r.body);
+                    spdlog::error("slack: {}", msg);
+                    throw std::runtime_error(msg);
+                }
             }
             auto d = r.k == api_reply::kind::rate_limited ? r.retry_after : bo.next();
             spdlog::warn("slack: auth.test failed ({}), retrying in {} ms", net::redact(r.error), d.count());
@@ -375,6 +378,7 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
         if (r.k != api_reply::kind::ok) {
             if (r.k == api_reply::kind::error && is_fatal_auth(r.error)) {
                 fatal = readable("apps.connections.open", r.error, "", r.body);
+                spdlog::error("slack: {}", fatal);
             } else if (r.k == api_reply::kind::rate_limited) {
                 not_before = std::max(not_before, steady::now() + r.retry_after);
             }
