@@ -113,6 +113,8 @@ struct sock {
     int id = 0;
     std::shared_ptr<net::ws_client> ws;
     bool retiring = false; // closing or asked to close: no longer counts as a live socket
+    // Slack says roughly when it will refresh this socket; a replacement is opened before then.
+    steady::time_point refresh_at = steady::time_point::max();
 };
 
 struct job {
@@ -415,6 +417,8 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
         frame f = parse_frame(first.msg.data, pctx);
         if (f.k == frame::kind::hello) {
             ++cnt.sockets_opened;
+            if (auto t = f.approximate_connection_time; t && *t >= 2s) // (tiny values would loop)
+                s->refresh_at = steady::now() + *t - std::min<steady::duration>(60s, *t / 10);
             spdlog::info("slack: socket {} connected ({} open for the app{})", s->id, f.num_connections,
                          f.approximate_connection_time
                              ? ", refresh in ~" + std::to_string(f.approximate_connection_time->count()) +
@@ -597,8 +601,16 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
                 running = false;
                 throw std::runtime_error(fatal);
             }
-            bool need = active() == 0 || replace_wanted;
             auto now = steady::now();
+            for (auto& s : live) {
+                if (!s->retiring && now >= s->refresh_at) {
+                    // As on `warning`: a replacement now, the old one serves until Slack closes it.
+                    spdlog::info("slack: socket {} is due for its refresh; opening a replacement", s->id);
+                    s->refresh_at = steady::time_point::max();
+                    replace_wanted = true;
+                }
+            }
+            bool need = active() == 0 || replace_wanted;
             if (need && now >= not_before) {
                 auto s = co_await open_socket();
                 if (stopped) {
@@ -623,6 +635,8 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
                 continue;
             }
             auto until = need ? not_before : steady::time_point::max();
+            for (auto& s : live)
+                if (!s->retiring) until = std::min(until, s->refresh_at);
             co_await wait_until(until);
         }
         for (auto& s : live) {

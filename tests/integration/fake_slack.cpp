@@ -71,6 +71,7 @@ struct ws_session_base {
     virtual ~ws_session_base() = default;
     virtual void send(std::string text, bool binary) = 0;
     virtual void drop() = 0;
+    virtual void freeze() = 0;
 };
 
 } // namespace
@@ -87,6 +88,11 @@ struct fake_slack::impl : std::enable_shared_from_this<impl> {
     int next_ts = 100;
     int next_file = 1;
     std::map<std::string, steady::time_point> retry_windows;
+    std::vector<std::shared_ptr<ws_session_base>> frozen; // kept alive so their TCP stays open
+
+    void note(const std::string& line) {
+        if (owner && owner->on_log) owner->on_log(line);
+    }
 
     impl(asio::any_io_executor e) : ex(e), acceptor(e) {}
 
@@ -162,6 +168,7 @@ struct fake_slack::impl : std::enable_shared_from_this<impl> {
             m.args = c.args;
             m.ephemeral = eph;
             o.messages.push_back(m);
+            note((eph ? "ephemeral " : "post ") + ch + " " + m.ts);
             json::object r;
             r["channel"] = ch;
             r[eph ? "message_ts" : "ts"] = m.ts;
@@ -293,6 +300,15 @@ struct fake_slack::impl : std::enable_shared_from_this<impl> {
                 asio::detached);
         }
 
+        bool frozen = false;
+
+        void freeze() override {
+            // Stop reading (so pings go unanswered) without closing the TCP connection.
+            frozen = true;
+            closed = true;
+            beast::get_lowest_layer(ws).socket().cancel();
+        }
+
         void drop() override {
             closed = true;
             boost::system::error_code ignored;
@@ -311,10 +327,12 @@ struct fake_slack::impl : std::enable_shared_from_this<impl> {
         s->id = ++accepted;
         sockets.push_back(s);
         log.push_back("open " + std::to_string(s->id));
+        note(log.back());
         if (owner->send_hello)
             s->send(
                 R"({"type":"hello","num_connections":)" + std::to_string(sockets.size()) +
-                    R"(,"connection_info":{"app_id":"A0PMBOT01"},"debug_info":{"host":"fake","approximate_connection_time":18060}})",
+                    R"(,"connection_info":{"app_id":"A0PMBOT01"},"debug_info":{"host":"fake","approximate_connection_time":)" +
+                    std::to_string(owner->approximate_connection_time) + "}}",
                 false);
         beast::flat_buffer buf;
         for (;;) {
@@ -326,11 +344,16 @@ struct fake_slack::impl : std::enable_shared_from_this<impl> {
             auto v = json::parse(text, pec);
             if (!pec && v.is_object() && owner) {
                 std::string id = sget(v.get_object(), "envelope_id");
-                if (!id.empty()) owner->acks.push_back(id);
+                if (!id.empty()) {
+                    owner->acks.push_back(id);
+                    note("ack " + id);
+                }
             }
         }
         s->closed = true;
+        if (s->frozen) frozen.push_back(s);
         log.push_back("close " + std::to_string(s->id));
+        note(log.back());
         std::erase(sockets, std::static_pointer_cast<ws_session_base>(s));
     }
 
@@ -447,6 +470,12 @@ void fake_slack::drop_sockets() {
     auto v = impl_->sockets;
     for (auto& s : v)
         s->drop();
+}
+
+void fake_slack::freeze_sockets() {
+    auto v = impl_->sockets;
+    for (auto& s : v)
+        s->freeze();
 }
 
 int fake_slack::open_sockets() const {

@@ -63,6 +63,9 @@ public:
     void send_envelope(const boost::json::object& env, int socket = -1);
     void disconnect(const std::string& reason, int socket = -1); // a disconnect frame
     void drop_sockets();                                         // abrupt TCP close, no frame
+    // The sockets go silent (half-open TCP): nothing is read, pings are not answered, the TCP
+    // connection stays open. The client must find out by itself.
+    void freeze_sockets();
     int open_sockets() const;
     int sockets_accepted() const;
     // Socket lifecycle in order: "open 1", "close 1", … (for make-before-break checks).
@@ -81,10 +84,13 @@ public:
     std::string auth_error;                           // auth.test answers this error when set
     std::map<std::string, boost::json::object> users; // users.info
     bool send_hello = true;
-    int ratelimit_next_posts = 0; // the next N chat.postMessage calls get HTTP 429
+    int approximate_connection_time = 18060; // seconds, in hello.debug_info
+    int ratelimit_next_posts = 0;            // the next N chat.postMessage calls get HTTP 429
     int retry_after_seconds = 1;
     int drop_next_post_responses = 0; // the next N posts are stored but their response is lost
     std::map<std::string, std::string> channel_errors; // channel → error for chat.postMessage
+    // Told of each socket open/close, ack and post as one line ("ack env-1", "post C1 <ts>"…).
+    std::function<void(const std::string&)> on_log;
     // Called first for every Web API call; an answer replaces the normal handling.
     std::function<std::optional<injected>(const call&)> hook;
 

@@ -214,6 +214,35 @@ TEST_CASE("slack: abrupt drop → reconnect with a fresh URL; other disconnect r
     });
 }
 
+TEST_CASE("slack: a replacement socket is opened before the refresh Slack announced in hello") {
+    harness h;
+    h.fake.approximate_connection_time = 2; // seconds
+    run_test(h.ioc, [&]() -> asio::awaitable<void> {
+        h.start();
+        co_await h.connected();
+        REQUIRE(co_await eventually([&] { return h.fake.sockets_accepted() >= 2; }));
+        CHECK(h.fake.socket_log()[1] == "open 2"); // the first one was not closed first
+        co_await h.shutdown();
+    });
+}
+
+TEST_CASE("slack: a silent (half-open) socket is found dead by the ping timeout and replaced") {
+    harness h;
+    auto c = h.cfg();
+    c.idle_timeout = 400ms; // ping after 200 ms of silence, dead after 400 ms
+    run_test(h.ioc, [&]() -> asio::awaitable<void> {
+        h.start(c);
+        co_await h.connected();
+        h.fake.freeze_sockets();
+        REQUIRE(co_await eventually(
+            [&] { return h.fake.sockets_accepted() == 2 && h.fake.open_sockets() == 1; }));
+        h.fake.send_envelope(
+            make_message_envelope("env-z", "EvZ", "C0INC", "U0ALICE", "after freeze", "6.1"));
+        REQUIRE(co_await eventually([&] { return h.fake.acks.size() == 1; }));
+        co_await h.shutdown();
+    });
+}
+
 TEST_CASE("slack: malformed, truncated, binary, oversized and unknown frames are skipped; socket stays up") {
     harness h;
     run_test(h.ioc, [&]() -> asio::awaitable<void> {
