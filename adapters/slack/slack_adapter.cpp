@@ -299,7 +299,11 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
             if ((it->second.ok && age < cfg.user_cache_age) || (!it->second.ok && age < 60s))
                 co_return &it->second;
         }
-        if (now >= deadline) co_return it != users.end() && it->second.ok ? &it->second : nullptr;
+        // An ack is waiting: no lookup when it would have to queue behind the rate limit.
+        std::vector<std::string> keys;
+        keys.push_back("m:users.info");
+        if (now >= deadline || gate.limiter().peek(keys, now) > now + 100ms)
+            co_return it != users.end() && it->second.ok ? &it->second : nullptr;
         auto r =
             co_await call("users.info", form("user", id), false, false, std::vector<std::string>(), true);
         user_entry e;

@@ -36,6 +36,7 @@ TEST_CASE("net: rate limiter bursts, then spaces requests; keys are independent"
     CHECK(l.reserve(k, t0) == t0);
     CHECK(l.reserve(k, t0) == t0);
     CHECK(l.reserve(k, t0) == t0);
+    CHECK(l.peek(k, t0) == t0 + 1s);
     CHECK(l.reserve(k, t0) == t0 + 1s);
     CHECK(l.reserve(k, t0) == t0 + 2s);
     // Another channel is not held up; an unknown key is unlimited.
