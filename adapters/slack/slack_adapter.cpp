@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <deque>
+#include <map>
 #include <random>
 #include <stdexcept>
 #include <unordered_map>

@@ -127,6 +127,44 @@ TEST_CASE("slack: hello, an event handed over with user details, acked only afte
     CHECK(h.run_error.empty());
 }
 
+TEST_CASE("slack: slash command and button press through the socket") {
+    harness h;
+    run_test(h.ioc, [&]() -> asio::awaitable<void> {
+        h.start();
+        co_await h.connected();
+        json::object p{{"command", "/postmortem"},
+                       {"channel_id", "C0INC"},
+                       {"user_id", "U0ALICE"},
+                       {"text", "start DB failover <@U0BOB|bob>"},
+                       {"response_url", "https://hooks.example/x"}};
+        json::object env{
+            {"envelope_id", "env-slash"}, {"type", "slash_commands"}, {"accepts_response_payload", true}};
+        env["payload"] = p;
+        h.fake.send_envelope(env);
+        json::object action{
+            {"type", "button"}, {"action_id", "pm_done"}, {"value", "done"}, {"action_ts", "7.5"}};
+        json::object ba{{"type", "block_actions"}, {"user", json::object{{"id", "U0ALICE"}}}};
+        ba["container"] = json::object{{"type", "message"}, {"channel_id", "D0ALICE"}, {"message_ts", "7.1"}};
+        ba["actions"] = json::array{action};
+        json::object env2{{"envelope_id", "env-button"}, {"type", "interactive"}};
+        env2["payload"] = ba;
+        h.fake.send_envelope(env2);
+        REQUIRE(co_await eventually([&] { return h.fake.acks.size() == 2; }));
+        REQUIRE(h.events.size() == 2);
+        const auto& cmd = h.events[0].where.channel == "C0INC" ? h.events[0] : h.events[1];
+        const auto& btn = h.events[0].where.channel == "C0INC" ? h.events[1] : h.events[0];
+        CHECK(cmd.is_command);
+        CHECK(cmd.event_id == "env-slash");
+        CHECK(cmd.text == "start DB failover <@U0BOB>");
+        CHECK(cmd.user.name == "alice.ng");
+        CHECK(cmd.time != sys_millis{}); // no timestamp on the wire: the time of arrival
+        CHECK(btn.text == "done");
+        CHECK(btn.where.k == place::kind::dm);
+        CHECK(btn.event_id == "env-button");
+        co_await h.shutdown();
+    });
+}
+
 TEST_CASE("slack: a redelivered envelope still in progress is dropped; later redelivery is passed on") {
     harness h;
     h.on_event = [&](const chat_event&) -> asio::awaitable<void> { co_await sleep_for(150ms); };
