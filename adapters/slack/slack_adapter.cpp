@@ -457,8 +457,8 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
             s->retiring = true;
         } else if (reason == "link_disabled") {
             spdlog::error("slack: Socket Mode is disabled in the app configuration (link_disabled); "
-                          "retrying in {} s",
-                          std::chrono::duration_cast<std::chrono::seconds>(cfg.link_disabled_retry).count());
+                          "retrying in {} ms",
+                          cfg.link_disabled_retry.count());
             not_before = std::max(not_before, steady::now() + cfg.link_disabled_retry);
             close_socket(s);
         } else if (reason == "too_many_websockets") {

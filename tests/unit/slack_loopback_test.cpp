@@ -281,6 +281,28 @@ TEST_CASE("slack: a silent (half-open) socket is found dead by the ping timeout 
     });
 }
 
+TEST_CASE("slack: too_many_websockets and link_disabled close the socket and wait before reconnecting") {
+    harness h;
+    auto c = h.cfg();
+    c.link_disabled_retry = 300ms;
+    run_test(h.ioc, [&]() -> asio::awaitable<void> {
+        h.start(c);
+        co_await h.connected();
+        h.fake.disconnect("too_many_websockets");
+        // This socket closes before any new one is opened.
+        REQUIRE(co_await eventually(
+            [&] { return h.fake.sockets_accepted() == 2 && h.fake.open_sockets() == 1; }));
+        CHECK(h.fake.socket_log()[1] == "close 1");
+        CHECK(h.fake.socket_log()[2] == "open 2");
+        h.fake.disconnect("link_disabled");
+        REQUIRE(co_await eventually(
+            [&] { return h.fake.sockets_accepted() == 3 && h.fake.open_sockets() == 1; }));
+        CHECK(h.fake.socket_log()[3] == "close 2");
+        CHECK(h.fake.socket_log()[4] == "open 3");
+        co_await h.shutdown();
+    });
+}
+
 TEST_CASE("slack: malformed, truncated, binary, oversized and unknown frames are skipped; socket stays up") {
     harness h;
     run_test(h.ioc, [&]() -> asio::awaitable<void> {
