@@ -175,6 +175,7 @@ struct ws_client::impl {
     options opt;
     std::shared_ptr<ssl::context> ctx;
     std::unique_ptr<ws_base> ws;
+    bool aborted = false; // abort() before the stream existed: connect() gives up
     // An async mutex: holding the one slot = owning the write side.
     asio::experimental::channel<void(error_code)> write_lock;
 
@@ -212,6 +213,7 @@ asio::awaitable<ws_client::result> ws_client::connect(std::string url) {
                   (rec == asio::error::operation_aborted ? std::string("timed out") : rec.message());
         co_return r;
     }
+    if (self->aborted) co_return result{asio::error::operation_aborted, "aborted", {}};
     if (parsed.ep.tls)
         self->ws = std::make_unique<ws_impl<tls_ws>>(self->ex, *self->ctx);
     else
@@ -251,6 +253,7 @@ asio::awaitable<void> ws_client::close() {
 }
 
 void ws_client::abort() {
+    impl_->aborted = true;
     if (impl_->ws) impl_->ws->abort();
 }
 

@@ -142,6 +142,7 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
     bool running = false;
     std::string fatal;
     std::vector<std::shared_ptr<sock>> live;
+    std::shared_ptr<net::ws_client> opening;
     bool replace_wanted = false;
     steady::time_point not_before{};
     asio::steady_timer wake;
@@ -401,8 +402,10 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
         auto s = std::make_shared<sock>();
         s->id = ++next_sock;
         s->ws = std::make_shared<net::ws_client>(ex, o);
+        opening = s->ws;                       // so that stop() can abort a connect in progress
         auto c = co_await s->ws->connect(url); // a fresh URL every time; never logged (ticket)
         if (c.ec) {
+            opening.reset();
             spdlog::warn("slack: socket {}: {}", s->id, c.error);
             co_return nullptr;
         }
@@ -414,6 +417,7 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
         });
         auto first = co_await s->ws->read();
         guard.cancel();
+        opening.reset();
         if (first.ec) {
             spdlog::warn("slack: socket {}: no hello: {}", s->id, first.error);
             s->ws->abort();
@@ -969,6 +973,7 @@ bool adapter::ready() const {
 
 void adapter::stop() {
     impl_->stopped = true;
+    if (impl_->opening) impl_->opening->abort();
     for (auto& s : impl_->live) {
         s->retiring = true;
         s->ws->abort();
