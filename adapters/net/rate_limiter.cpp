@@ -21,8 +21,7 @@ void rate_limiter::set_rule(const std::string& key, rule r) {
     s.limited = r.per_second > 0;
 }
 
-rate_limiter::time_point rate_limiter::reserve(const std::vector<std::string>& keys, time_point now) {
-    // First the earliest time every key allows, then book that slot in each of them.
+rate_limiter::time_point rate_limiter::peek(const std::vector<std::string>& keys, time_point now) const {
     time_point go = now;
     for (const auto& k : keys) {
         auto it = keys_.find(k);
@@ -35,6 +34,12 @@ rate_limiter::time_point rate_limiter::reserve(const std::vector<std::string>& k
             go = std::max(go, std::max(s.tat, now) - tolerance);
         }
     }
+    return go;
+}
+
+rate_limiter::time_point rate_limiter::reserve(const std::vector<std::string>& keys, time_point now) {
+    // First the earliest time every key allows, then book that slot in each of them.
+    time_point go = peek(keys, now);
     for (const auto& k : keys) {
         auto it = keys_.find(k);
         if (it == keys_.end() || !it->second.limited) continue;

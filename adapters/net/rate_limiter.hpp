@@ -29,6 +29,8 @@ public:
     // When a request touching all `keys` may go, given that it is asked at `now`. Reserves the
     // slot: the caller must then send at (or after) the returned time.
     time_point reserve(const std::vector<std::string>& keys, time_point now);
+    // When such a request could go, without booking it (for callers that would rather skip).
+    time_point peek(const std::vector<std::string>& keys, time_point now) const;
     // Hold `key` until `until` (HTTP 429 + Retry-After).
     void pause(const std::string& key, time_point until);
     time_point paused_until(const std::vector<std::string>& keys) const;

@@ -90,8 +90,9 @@ template <class Ws> struct ws_impl final : ws_base {
         }));
         ws.read_message_max(o.hard_max_message);
         bool default_port = ep.port == (ep.tls ? "443" : "80");
-        auto [wec] =
-            co_await ws.async_handshake(default_port ? ep.host : ep.authority(), ep.target, use_tuple);
+        // Locals, not temporaries, in co_await expressions: GCC 12 destroys such temporaries wrongly.
+        std::string host = default_port ? ep.host : ep.authority();
+        auto [wec] = co_await ws.async_handshake(host, ep.target, use_tuple);
         if (wec) {
             r.ec = wec;
             r.error = "WebSocket upgrade with " + ep.authority() + " failed: " + wec.message();
@@ -174,6 +175,7 @@ struct ws_client::impl {
     options opt;
     std::shared_ptr<ssl::context> ctx;
     std::unique_ptr<ws_base> ws;
+    bool aborted = false; // abort() before the stream existed: connect() gives up
     // An async mutex: holding the one slot = owning the write side.
     asio::experimental::channel<void(error_code)> write_lock;
 
@@ -211,6 +213,7 @@ asio::awaitable<ws_client::result> ws_client::connect(std::string url) {
                   (rec == asio::error::operation_aborted ? std::string("timed out") : rec.message());
         co_return r;
     }
+    if (self->aborted) co_return result{asio::error::operation_aborted, "aborted", {}};
     if (parsed.ep.tls)
         self->ws = std::make_unique<ws_impl<tls_ws>>(self->ex, *self->ctx);
     else
@@ -231,7 +234,8 @@ asio::awaitable<error_code> ws_client::write(std::string text) {
     if (!self->ws || !self->ws->is_open()) co_return asio::error::not_connected;
     auto [lec] = co_await self->write_lock.async_send(error_code{}, use_tuple);
     if (lec) co_return lec;
-    error_code ec = self->ws->is_open() ? co_await self->ws->write(text) : asio::error::not_connected;
+    error_code ec = asio::error::not_connected;
+    if (self->ws->is_open()) ec = co_await self->ws->write(text);
     self->write_lock.try_receive([](error_code) {});
     co_return ec;
 }
@@ -249,6 +253,7 @@ asio::awaitable<void> ws_client::close() {
 }
 
 void ws_client::abort() {
+    impl_->aborted = true;
     if (impl_->ws) impl_->ws->abort();
 }
 

@@ -315,10 +315,11 @@ std::string normalize_text(std::string_view s, std::vector<user_ref>* mentions) 
                 std::string_view w = body.substr(1);
                 out += "@" + decode_entities(w.substr(0, w.find('^')));
             }
-        } else if (!label.empty() && decode_entities(label) != decode_entities(body)) {
+        } else if (!label.empty() && decode_entities(label) != decode_entities(body) &&
+                   "mailto:" + decode_entities(label) != decode_entities(body)) {
             out += decode_entities(label) + " (" + decode_entities(body) + ")";
         } else {
-            out += decode_entities(body);
+            out += decode_entities(label.empty() ? body : label);
         }
     }
     return out;

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <deque>
+#include <map>
 #include <random>
 #include <stdexcept>
 #include <unordered_map>
@@ -113,6 +114,8 @@ struct sock {
     int id = 0;
     std::shared_ptr<net::ws_client> ws;
     bool retiring = false; // closing or asked to close: no longer counts as a live socket
+    // Slack says roughly when it will refresh this socket; a replacement is opened before then.
+    steady::time_point refresh_at = steady::time_point::max();
 };
 
 struct job {
@@ -139,6 +142,7 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
     bool running = false;
     std::string fatal;
     std::vector<std::shared_ptr<sock>> live;
+    std::shared_ptr<net::ws_client> opening;
     bool replace_wanted = false;
     steady::time_point not_before{};
     asio::steady_timer wake;
@@ -216,7 +220,8 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
         req.headers.emplace_back("Authorization", "Bearer " + (app_token ? cfg.app_token : cfg.bot_token));
         req.content_type = is_json ? "application/json; charset=utf-8" : "application/x-www-form-urlencoded";
         req.body = std::move(body);
-        auto r = co_await (fast ? http_fast : http).request(std::move(req));
+        net::http_client& client = fast ? http_fast : http;
+        auto r = co_await client.request(std::move(req));
         api_reply out;
         out.sent = r.request_sent;
         if (!r.ok()) {
@@ -296,7 +301,11 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
             if ((it->second.ok && age < cfg.user_cache_age) || (!it->second.ok && age < 60s))
                 co_return &it->second;
         }
-        if (now >= deadline) co_return it != users.end() && it->second.ok ? &it->second : nullptr;
+        // An ack is waiting: no lookup when it would have to queue behind the rate limit.
+        std::vector<std::string> keys;
+        keys.push_back("m:users.info");
+        if (now >= deadline || gate.limiter().peek(keys, now) > now + 100ms)
+            co_return it != users.end() && it->second.ok ? &it->second : nullptr;
         auto r =
             co_await call("users.info", form("user", id), false, false, std::vector<std::string>(), true);
         user_entry e;
@@ -358,8 +367,11 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
                 co_return;
             }
             if (r.k == api_reply::kind::error) {
-                if (is_fatal_auth(r.error) || r.error == "missing_scope")
-                    throw std::runtime_error(readable("auth.test", r.error, "", r.body));
+                if (is_fatal_auth(r.error) || r.error == "missing_scope") {
+                    auto msg = readable("auth.test", r.error, "", r.body);
+                    spdlog::error("slack: {}", msg);
+                    throw std::runtime_error(msg);
+                }
             }
             auto d = r.k == api_reply::kind::rate_limited ? r.retry_after : bo.next();
             spdlog::warn("slack: auth.test failed ({}), retrying in {} ms", net::redact(r.error), d.count());
@@ -374,6 +386,7 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
         if (r.k != api_reply::kind::ok) {
             if (r.k == api_reply::kind::error && is_fatal_auth(r.error)) {
                 fatal = readable("apps.connections.open", r.error, "", r.body);
+                spdlog::error("slack: {}", fatal);
             } else if (r.k == api_reply::kind::rate_limited) {
                 not_before = std::max(not_before, steady::now() + r.retry_after);
             }
@@ -389,8 +402,10 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
         auto s = std::make_shared<sock>();
         s->id = ++next_sock;
         s->ws = std::make_shared<net::ws_client>(ex, o);
+        opening = s->ws;                       // so that stop() can abort a connect in progress
         auto c = co_await s->ws->connect(url); // a fresh URL every time; never logged (ticket)
         if (c.ec) {
+            opening.reset();
             spdlog::warn("slack: socket {}: {}", s->id, c.error);
             co_return nullptr;
         }
@@ -402,6 +417,7 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
         });
         auto first = co_await s->ws->read();
         guard.cancel();
+        opening.reset();
         if (first.ec) {
             spdlog::warn("slack: socket {}: no hello: {}", s->id, first.error);
             s->ws->abort();
@@ -410,6 +426,8 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
         frame f = parse_frame(first.msg.data, pctx);
         if (f.k == frame::kind::hello) {
             ++cnt.sockets_opened;
+            if (auto t = f.approximate_connection_time; t && *t >= 2s) // (tiny values would loop)
+                s->refresh_at = steady::now() + *t - std::min<steady::duration>(60s, *t / 10);
             spdlog::info("slack: socket {} connected ({} open for the app{})", s->id, f.num_connections,
                          f.approximate_connection_time
                              ? ", refresh in ~" + std::to_string(f.approximate_connection_time->count()) +
@@ -443,8 +461,8 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
             s->retiring = true;
         } else if (reason == "link_disabled") {
             spdlog::error("slack: Socket Mode is disabled in the app configuration (link_disabled); "
-                          "retrying in {} s",
-                          std::chrono::duration_cast<std::chrono::seconds>(cfg.link_disabled_retry).count());
+                          "retrying in {} ms",
+                          cfg.link_disabled_retry.count());
             not_before = std::max(not_before, steady::now() + cfg.link_disabled_retry);
             close_socket(s);
         } else if (reason == "too_many_websockets") {
@@ -592,8 +610,16 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
                 running = false;
                 throw std::runtime_error(fatal);
             }
-            bool need = active() == 0 || replace_wanted;
             auto now = steady::now();
+            for (auto& s : live) {
+                if (!s->retiring && now >= s->refresh_at) {
+                    // As on `warning`: a replacement now, the old one serves until Slack closes it.
+                    spdlog::info("slack: socket {} is due for its refresh; opening a replacement", s->id);
+                    s->refresh_at = steady::time_point::max();
+                    replace_wanted = true;
+                }
+            }
+            bool need = active() == 0 || replace_wanted;
             if (need && now >= not_before) {
                 auto s = co_await open_socket();
                 if (stopped) {
@@ -617,7 +643,10 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
                 not_before = std::max(not_before, steady::now() + d);
                 continue;
             }
-            co_await wait_until(need ? not_before : steady::time_point::max());
+            auto until = need ? not_before : steady::time_point::max();
+            for (auto& s : live)
+                if (!s->retiring) until = std::min(until, s->refresh_at);
+            co_await wait_until(until);
         }
         for (auto& s : live) {
             s->retiring = true;
@@ -807,7 +836,8 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
                 if (id.empty()) co_return err;
                 fchan = id;
             }
-            auto f = co_await upload(m, fchan, ephemeral ? std::string() : thread);
+            std::string fthread = ephemeral ? std::string() : thread;
+            auto f = co_await upload(m, fchan, fthread);
             if (f.st != send_result::status::sent) {
                 f.dm_channel = dm;
                 co_return f;
@@ -943,6 +973,7 @@ bool adapter::ready() const {
 
 void adapter::stop() {
     impl_->stopped = true;
+    if (impl_->opening) impl_->opening->abort();
     for (auto& s : impl_->live) {
         s->retiring = true;
         s->ws->abort();
