@@ -64,7 +64,14 @@ json::value to_json(const rich::message& m) {
         if (!b.code.empty()) o["code"] = b.code;
         blocks.push_back(std::move(o));
     }
-    return json::object{{"blocks", std::move(blocks)}, {"fallback", m.fallback}};
+    json::object o{{"blocks", std::move(blocks)}, {"fallback", m.fallback}};
+    if (!m.actions.empty()) {
+        json::array acts;
+        for (auto& a : m.actions)
+            acts.push_back(json::object{{"id", a.id}, {"label", a.label}});
+        o["actions"] = std::move(acts);
+    }
+    return o;
 }
 
 std::optional<rich::message> message_from_json(const json::value& v) {
@@ -90,6 +97,9 @@ std::optional<rich::message> message_from_json(const json::value& v) {
         b.code = get_str(bo, "code");
         m.blocks.push_back(std::move(b));
     }
+    if (auto* as = o.if_contains("actions"); as && as->is_array())
+        for (auto& a : as->get_array())
+            if (a.is_object()) m.actions.push_back({get_str(a.get_object(), "id"), get_str(a.get_object(), "label")});
     return m;
 }
 

@@ -105,9 +105,14 @@ struct run {
         e["pos"] = pos;
         emit(std::move(e));
         const auto& q = qs[pos];
-        say(interview_place(p, user), msg({rich::para({rich::bold("Question " + std::to_string(pos + 1) +
-                                                                  " of " + std::to_string(qs.size())),
-                                                       txt(" — " + q.prompt)})}));
+        rich::message m = msg({rich::para(
+            {rich::bold("Question " + std::to_string(pos + 1) + " of " + std::to_string(qs.size())),
+             txt(" — " + q.prompt)})});
+        // Buttons where the platform has them; the typed words keep working everywhere.
+        if (q.timeline) m.actions.push_back({"done", "Done"});
+        m.actions.push_back({"skip", "Skip"});
+        if (pos > 0) m.actions.push_back({"back", "Back"});
+        say(interview_place(p, user), std::move(m));
     }
 
     void ask_followup(postmortem& p, const std::string& user, std::size_t pos, const std::string& prompt) {
@@ -116,8 +121,10 @@ struct run {
         e["pos"] = pos;
         e["followup"] = prompt;
         emit(std::move(e));
-        say(interview_place(p, user),
-            msg({rich::para({rich::ital("A follow-up, if you like (`skip` passes it): "), txt(prompt)})}));
+        rich::message m =
+            msg({rich::para({rich::ital("A follow-up, if you like (`skip` passes it): "), txt(prompt)})});
+        m.actions.push_back({"skip", "Skip"});
+        say(interview_place(p, user), std::move(m));
     }
 
     void complete(postmortem& p, const std::string& user) {

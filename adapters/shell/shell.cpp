@@ -199,6 +199,7 @@ public:
                 wake_.cancel();
             });
         });
+        spdlog::info("shell: session {} reading stdin", run_);
         std::uint64_t seq = 0;
         for (;;) {
             while (lines_.empty() && !eof_) {

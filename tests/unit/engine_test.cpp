@@ -1,3 +1,4 @@
+#include "conversations/codec.hpp"
 #include <doctest/doctest.h>
 
 #include "conversations/summary.hpp"
@@ -351,4 +352,22 @@ TEST_CASE("engine: replaying the events rebuilds the same state") {
     CHECK(conv::render_json(h.w, a, h.eng.config()) == conv::render_json(fresh, b, h.eng.config()));
     CHECK(fresh.next_number == 2);
     CHECK(fresh.zone_of("shell", "bob", h.eng.config()) == "Europe/Berlin");
+}
+
+TEST_CASE("engine: prompts offer buttons, and the codec keeps them") {
+    harness h;
+    auto out = h.say("alice", "/postmortem start DB failover --no-self @bob");
+    const auto& first = out.sends.back().body;
+    REQUIRE(first.actions.size() == 1);
+    CHECK(first.actions[0].id == "skip");
+    out = h.say("bob", "a page");
+    const auto& timeline = out.sends.back().body;
+    REQUIRE(timeline.actions.size() == 3);
+    CHECK(timeline.actions[0].id == "done");
+    CHECK(timeline.actions[2].label == "Back");
+    auto round = conv::send_from_json(conv::to_json(out.sends.back()));
+    REQUIRE(round);
+    REQUIRE(round->body.actions.size() == 3);
+    CHECK(round->body.actions[1].id == "skip");
+    CHECK(rich::plain(round->body) == rich::plain(timeline));
 }
