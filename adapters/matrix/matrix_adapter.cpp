@@ -54,21 +54,8 @@ std::string validate(const config& c) {
 
 namespace {
 
-// Percent-encodes a path parameter or query value (protocols/matrix.md: `!`, `#`, `$`, `:` …).
-std::string pe(std::string_view s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
+// Path parameters and query values are percent-encoded (protocols/matrix.md: `!`, `#`, `$`, `:` …).
+std::string pe(std::string_view s) { return net::form_encode(s); }
 
 std::string server_of(std::string_view mxid) {
     auto c = mxid.find(':');
