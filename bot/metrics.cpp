@@ -21,6 +21,10 @@ void metrics::set(const std::string& name, const std::string& labels, double val
     f.values[labels] = value;
 }
 
+void metrics::set_counter(const std::string& name, const std::string& labels, double value) {
+    families_[name].values[labels] = value;
+}
+
 void metrics::observe(const std::string& name, const std::string& labels, double seconds) {
     auto& f = families_[name];
     f.type = "histogram";

@@ -30,6 +30,8 @@ public:
     // `labels` is the inside of {…}, e.g. `adapter="slack"`; empty for none.
     void add(const std::string& name, const std::string& labels = "", std::uint64_t n = 1);
     void set(const std::string& name, const std::string& labels, double value);
+    // A counter kept elsewhere (an adapter's own), copied in when scraped.
+    void set_counter(const std::string& name, const std::string& labels, double value);
     void observe(const std::string& name, const std::string& labels, double seconds);
     std::uint64_t counter(const std::string& name, const std::string& labels = "") const;
     // HELP texts are registered once per name.

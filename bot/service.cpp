@@ -79,6 +79,8 @@ void service::add_platform(std::unique_ptr<adapters::platform> p) {
     platforms_[name] = std::move(p);
 }
 
+void service::add_metrics_source(std::function<void(metrics&)> fn) { metric_sources_.push_back(std::move(fn)); }
+
 adapters::platform* service::platform(const std::string& name) {
     auto it = platforms_.find(name);
     return it == platforms_.end() ? nullptr : it->second.get();
@@ -453,6 +455,8 @@ std::string service::metrics_text() {
     metrics_.set("postmortem_build_info", "version=\"" PM_VERSION "\"", 1);
     for (auto& [name, p] : platforms_)
         metrics_.set("postmortem_adapter_up", "adapter=\"" + name + "\"", p->ready() ? 1 : 0);
+    for (auto& fn : metric_sources_)
+        fn(metrics_);
     return metrics_.render();
 }
 

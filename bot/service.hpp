@@ -24,6 +24,8 @@ public:
     ~service();
 
     void add_platform(std::unique_ptr<adapters::platform> p);
+    // Adds an adapter's own counters to /metrics (read when scraped).
+    void add_metrics_source(std::function<void(metrics&)> fn);
     adapters::platform* platform(const std::string& name);
 
     // Starts the drainers and the scheduler, and each platform's run loop.
@@ -74,7 +76,8 @@ private:
     std::vector<std::shared_ptr<pending_commit>> batch_;
     bool flush_posted_ = false;
     std::set<std::string> inflight_;
-    std::unique_ptr<adapters::cursor_store> cursors_; // events applied but not yet committed, for de-duplication
+    std::unique_ptr<adapters::cursor_store> cursors_;
+    std::vector<std::function<void(metrics&)>> metric_sources_; // events applied but not yet committed, for de-duplication
 };
 
 } // namespace pm::bot

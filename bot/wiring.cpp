@@ -27,7 +27,17 @@ bool add_network_adapter(boost::asio::io_context& io, const config& c, service& 
                 error = "slack: " + why;
                 return false;
             }
-            svc.add_platform(std::make_unique<adapters::slack::adapter>(io.get_executor(), sc));
+            auto slack = std::make_unique<adapters::slack::adapter>(io.get_executor(), sc);
+            svc.add_metrics_source([a = slack.get()](metrics& m) {
+                const auto s = a->stats();
+                const std::string l = "adapter=\"slack\"";
+                m.set_counter("postmortem_reconnects_total", l, static_cast<double>(s.sockets_opened > 0 ? s.sockets_opened - 1 : 0));
+                m.set_counter("postmortem_adapter_envelopes_total", l, static_cast<double>(s.envelopes));
+                m.set_counter("postmortem_adapter_acks_total", l, static_cast<double>(s.acks));
+                m.set_counter("postmortem_adapter_bad_frames_total", l, static_cast<double>(s.bad_frames));
+                m.set_counter("postmortem_adapter_rate_limited_total", l, static_cast<double>(s.rate_limited));
+            });
+            svc.add_platform(std::move(slack));
             return true;
         }
         if (name == "matrix") {
@@ -41,7 +51,16 @@ bool add_network_adapter(boost::asio::io_context& io, const config& c, service& 
                 error = "matrix: " + why;
                 return false;
             }
-            svc.add_platform(adapters::matrix::make_matrix_adapter(io.get_executor(), mc, svc.cursors()));
+            auto mx = adapters::matrix::make_matrix_adapter(io.get_executor(), mc, svc.cursors());
+            svc.add_metrics_source([a = mx.get()](metrics& m) {
+                const auto s = a->stats();
+                const std::string l = "adapter=\"matrix\"";
+                m.set_counter("postmortem_adapter_syncs_total", l, static_cast<double>(s.syncs));
+                m.set_counter("postmortem_adapter_envelopes_total", l, static_cast<double>(s.events));
+                m.set_counter("postmortem_adapter_gaps_filled_total", l, static_cast<double>(s.gaps_filled));
+                m.set_counter("postmortem_adapter_rate_limited_total", l, static_cast<double>(s.rate_limited));
+            });
+            svc.add_platform(std::move(mx));
             return true;
         }
     } catch (const std::exception& e) {

@@ -48,6 +48,12 @@ stop_fake
 wait_status /readyz 503 100
 start_fake b --port "$port"
 wait_status /readyz 200 300
+exec 5<>"/dev/tcp/127.0.0.1/$admin"
+printf 'GET /metrics HTTP/1.0\r\n\r\n' >&5
+timeout 5 cat <&5 > "$T/metrics"
+exec 5<&-
+expect_has "$T/metrics" 'postmortem_reconnects_total{adapter="slack"} 1'
+expect_has "$T/metrics" 'postmortem_adapter_up{adapter="slack"} 1'
 pass "readyz follows the connection"
 
 # 2. SIGTERM while the outbox waits out a 429: exit 0, rows kept, then sent once.
