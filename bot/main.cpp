@@ -127,8 +127,10 @@ int main(int argc, char** argv) {
     svc.start([&](const std::string& name, const std::string& error) {
         if (!error.empty()) exit_code = 1;
         // The terminal's input ended, or the last adapter gave up: finish what is queued and stop.
-        if (name == "shell") shutdown("end of input");
-        else if (--running == 0) shutdown(("the " + name + " adapter stopped").c_str());
+        if (name == "shell")
+            shutdown("end of input");
+        else if (--running == 0)
+            shutdown(("the " + name + " adapter stopped").c_str());
     });
     io.run();
     spdlog::info("stopped");

@@ -79,7 +79,9 @@ void service::add_platform(std::unique_ptr<adapters::platform> p) {
     platforms_[name] = std::move(p);
 }
 
-void service::add_metrics_source(std::function<void(metrics&)> fn) { metric_sources_.push_back(std::move(fn)); }
+void service::add_metrics_source(std::function<void(metrics&)> fn) {
+    metric_sources_.push_back(std::move(fn));
+}
 
 adapters::platform* service::platform(const std::string& name) {
     auto it = platforms_.find(name);
@@ -210,7 +212,8 @@ struct service::pending_commit {
 
 // By value: GCC 12 can destroy a temporary argument of a co_await expression too early.
 asio::awaitable<void> service::commit_grouped(commit_request r) {
-    auto p = std::make_shared<pending_commit>(std::move(r), asio::steady_timer(io_, asio::steady_timer::time_point::max()));
+    auto p = std::make_shared<pending_commit>(std::move(r),
+                                              asio::steady_timer(io_, asio::steady_timer::time_point::max()));
     batch_.push_back(p);
     if (!flush_posted_) {
         // Runs after the handlers that are ready now, so events already read join this batch.
@@ -361,12 +364,15 @@ asio::awaitable<void> service::drain_loop(drainer& d) {
                              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
             using st = adapters::send_result::status;
             if (r.st == st::sent) {
+                spdlog::debug("{}: outbox row {} (caused by {}) sent as {}", name, row.id, row.correlation,
+                              r.ref);
                 store_.mark_sent(row, r.ref);
                 metrics_.add("postmortem_messages_sent_total", label);
                 continue;
             }
             if (r.st == st::failed) {
-                spdlog::error("outbox row {} for {} failed: {}", row.id, name, r.error);
+                spdlog::error("outbox row {} for {} (caused by {}) failed: {}", row.id, name, row.correlation,
+                              r.error);
                 store_.mark_failed(row.id, r.error);
                 metrics_.add("postmortem_send_failures_total", label);
                 continue;
@@ -423,7 +429,7 @@ asio::awaitable<void> service::scheduler_loop() {
         if (!timers.empty() && timers.front().at <= now) {
             auto& t = timers.front();
             conv::outcome out = engine_.on_timer(world_, t.timer, now);
-            commit_request req{&out, "", "", t.id, now_ms()};
+            commit_request req{&out, "", "", t.id, now_ms(), "timer-" + std::to_string(t.id)};
             co_await commit_grouped(std::move(req));
             metrics_.add("postmortem_timers_fired_total", t.timer.what == conv::timer_in::kind::remind
                                                               ? "kind=\"remind\""

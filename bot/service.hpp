@@ -7,8 +7,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 
 #include "adapters/adapter.hpp"
 #include "bot/config.hpp"
@@ -77,7 +77,8 @@ private:
     bool flush_posted_ = false;
     std::set<std::string> inflight_;
     std::unique_ptr<adapters::cursor_store> cursors_;
-    std::vector<std::function<void(metrics&)>> metric_sources_; // events applied but not yet committed, for de-duplication
+    std::vector<std::function<void(metrics&)>>
+        metric_sources_; // events applied but not yet committed, for de-duplication
 };
 
 } // namespace pm::bot

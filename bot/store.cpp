@@ -58,6 +58,10 @@ const char* const migrations[] = {
     ) STRICT;
     CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
     )sql",
+    // 2: each outbox row names the input that caused it, so logs can follow one event through.
+    R"sql(
+    ALTER TABLE outbox ADD COLUMN correlation TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 
 struct stmt {
@@ -181,12 +185,14 @@ bool store::seen(const std::string& platform, const std::string& event_id) {
     return s.step();
 }
 
-void store::commit(const commit_request& r) { commit(std::vector<const commit_request*>{&r}); }
+void store::commit(const commit_request& r) {
+    commit(std::vector<const commit_request*>{&r});
+}
 
 void store::commit(const std::vector<const commit_request*>& batch) {
     impl::tx t(*p_);
     stmt ev(p_->db, "INSERT INTO events (pm, body, at_ms) VALUES (?1, ?2, ?3)");
-    stmt ob(p_->db, "INSERT INTO outbox (platform, body, created_ms) VALUES (?1, ?2, ?3)");
+    stmt ob(p_->db, "INSERT INTO outbox (platform, body, created_ms, correlation) VALUES (?1, ?2, ?3, ?4)");
     stmt tm(p_->db, "INSERT INTO timers (at, pm, kind) VALUES (?1, ?2, ?3)");
     stmt in(p_->db, "INSERT OR IGNORE INTO inbox (platform, event_id, at_ms) VALUES (?1, ?2, ?3)");
     stmt done(p_->db, "UPDATE timers SET done = 1 WHERE id = ?1");
@@ -201,14 +207,18 @@ void store::commit(const std::vector<const commit_request*>& batch) {
                 ev.reset();
             }
             for (auto& s : r->out->sends) {
-                ob.bind(1, s.to.platform).bind(2, json::serialize(conv::to_json(s))).bind(3, r->now_ms);
+                ob.bind(1, s.to.platform)
+                    .bind(2, json::serialize(conv::to_json(s)))
+                    .bind(3, r->now_ms)
+                    .bind(4, r->correlation.empty() ? r->inbox_event_id : r->correlation);
                 ob.step();
                 ob.reset();
             }
             for (auto& s : r->out->schedules) {
                 tm.bind(1, s.at.time_since_epoch().count())
                     .bind(2, s.timer.pm)
-                    .bind(3, std::string(s.timer.what == conv::timer_in::kind::remind ? "remind" : "deadline"));
+                    .bind(3,
+                          std::string(s.timer.what == conv::timer_in::kind::remind ? "remind" : "deadline"));
                 tm.step();
                 tm.reset();
             }
@@ -229,7 +239,7 @@ void store::commit(const std::vector<const commit_request*>& batch) {
 
 std::vector<outbox_row> store::pending(const std::string& platform, std::size_t limit) {
     std::vector<outbox_row> rows;
-    stmt s(p_->db, "SELECT id, body, state, attempts, not_before_ms FROM outbox "
+    stmt s(p_->db, "SELECT id, body, state, attempts, not_before_ms, correlation FROM outbox "
                    "WHERE platform = ?1 AND state IN ('pending', 'sending') ORDER BY id LIMIT ?2");
     s.bind(1, platform).bind(2, static_cast<std::int64_t>(limit));
     while (s.step()) {
@@ -248,6 +258,7 @@ std::vector<outbox_row> store::pending(const std::string& platform, std::size_t 
         r.st = s.text(2) == "sending" ? outbox_row::state::sending : outbox_row::state::pending;
         r.attempts = static_cast<int>(s.integer(3));
         r.not_before_ms = s.integer(4);
+        r.correlation = s.text(5);
         rows.push_back(std::move(r));
     }
     return rows;

@@ -24,6 +24,7 @@ struct outbox_row {
     std::string ref;
     int attempts = 0;
     std::int64_t not_before_ms = 0;
+    std::string correlation; // the inbound event (or timer) that caused this row
     std::string txn_id() const { return "pm-out-" + std::to_string(id); }
 };
 
@@ -39,6 +40,7 @@ struct commit_request {
     std::string inbox_event_id;
     std::optional<std::int64_t> timer_done;
     std::int64_t now_ms = 0;
+    std::string correlation; // names the cause in logs when there is no inbox event (timers)
 };
 
 class store {

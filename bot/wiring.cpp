@@ -1,9 +1,9 @@
 // Wiring that depends on optional parts: the linter and the network adapters.
 #include <iostream>
 
-#include "bot/cli.hpp"
 #include "adapters/matrix/matrix_adapter.hpp"
 #include "adapters/slack/slack_adapter.hpp"
+#include "bot/cli.hpp"
 #include "bot/lint.hpp"
 #include "bot/rules_config.hpp"
 #include "bot/service.hpp"
@@ -31,11 +31,13 @@ bool add_network_adapter(boost::asio::io_context& io, const config& c, service& 
             svc.add_metrics_source([a = slack.get()](metrics& m) {
                 const auto s = a->stats();
                 const std::string l = "adapter=\"slack\"";
-                m.set_counter("postmortem_reconnects_total", l, static_cast<double>(s.sockets_opened > 0 ? s.sockets_opened - 1 : 0));
+                m.set_counter("postmortem_reconnects_total", l,
+                              static_cast<double>(s.sockets_opened > 0 ? s.sockets_opened - 1 : 0));
                 m.set_counter("postmortem_adapter_envelopes_total", l, static_cast<double>(s.envelopes));
                 m.set_counter("postmortem_adapter_acks_total", l, static_cast<double>(s.acks));
                 m.set_counter("postmortem_adapter_bad_frames_total", l, static_cast<double>(s.bad_frames));
-                m.set_counter("postmortem_adapter_rate_limited_total", l, static_cast<double>(s.rate_limited));
+                m.set_counter("postmortem_adapter_rate_limited_total", l,
+                              static_cast<double>(s.rate_limited));
             });
             svc.add_platform(std::move(slack));
             return true;
@@ -58,7 +60,8 @@ bool add_network_adapter(boost::asio::io_context& io, const config& c, service& 
                 m.set_counter("postmortem_adapter_syncs_total", l, static_cast<double>(s.syncs));
                 m.set_counter("postmortem_adapter_envelopes_total", l, static_cast<double>(s.events));
                 m.set_counter("postmortem_adapter_gaps_filled_total", l, static_cast<double>(s.gaps_filled));
-                m.set_counter("postmortem_adapter_rate_limited_total", l, static_cast<double>(s.rate_limited));
+                m.set_counter("postmortem_adapter_rate_limited_total", l,
+                              static_cast<double>(s.rate_limited));
             });
             svc.add_platform(std::move(mx));
             return true;

@@ -99,7 +99,8 @@ std::optional<rich::message> message_from_json(const json::value& v) {
     }
     if (auto* as = o.if_contains("actions"); as && as->is_array())
         for (auto& a : as->get_array())
-            if (a.is_object()) m.actions.push_back({get_str(a.get_object(), "id"), get_str(a.get_object(), "label")});
+            if (a.is_object())
+                m.actions.push_back({get_str(a.get_object(), "id"), get_str(a.get_object(), "label")});
     return m;
 }
 

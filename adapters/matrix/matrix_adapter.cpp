@@ -55,7 +55,9 @@ std::string validate(const config& c) {
 namespace {
 
 // Path parameters and query values are percent-encoded (protocols/matrix.md: `!`, `#`, `$`, `:` …).
-std::string pe(std::string_view s) { return net::form_encode(s); }
+std::string pe(std::string_view s) {
+    return net::form_encode(s);
+}
 
 std::string server_of(std::string_view mxid) {
     auto c = mxid.find(':');

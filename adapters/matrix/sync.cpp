@@ -1,12 +1,12 @@
 #include "adapters/matrix/sync.hpp"
 
-#include "conversations/text.hpp"
-
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
 #include <cctype>
+
+#include "conversations/text.hpp"
 
 namespace pm::adapters::matrix {
 
@@ -46,7 +46,9 @@ std::optional<std::int64_t> integer(const json::value& v) {
 using conv::text::lower;
 using conv::text::trim;
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 void append_utf8(std::string& out, unsigned long cp) {
     if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;

@@ -91,8 +91,8 @@ parsed_line parse_line(std::string_view raw) {
     return r;
 }
 
-chat_event to_event(const parsed_line& l, const std::string& channel, const std::string& run, std::uint64_t seq,
-                    sys_millis now) {
+chat_event to_event(const parsed_line& l, const std::string& channel, const std::string& run,
+                    std::uint64_t seq, sys_millis now) {
     chat_event e;
     e.platform = "shell";
     e.event_id = "shell-" + run + "-" + std::to_string(seq);

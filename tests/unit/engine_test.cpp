@@ -1,6 +1,6 @@
-#include "conversations/codec.hpp"
 #include <doctest/doctest.h>
 
+#include "conversations/codec.hpp"
 #include "conversations/summary.hpp"
 #include "harness.hpp"
 

@@ -89,3 +89,17 @@ TEST_CASE("store: a data dir that cannot be created or a corrupt file is a clear
     CHECK_THROWS_WITH_AS(bot::store::open(d.path / "bad"), doctest::Contains("cannot use"),
                          std::runtime_error);
 }
+
+TEST_CASE("store: outbox rows name the input that caused them") {
+    temp_dir d;
+    auto st = bot::store::open(d.path);
+    conv::outcome out;
+    out.sends.push_back(message_to("slack", "hi"));
+    st->commit({&out, "slack", "Ev123", std::nullopt, 1});
+    bot::commit_request timer{&out, "", "", std::nullopt, 2, "timer-7"};
+    st->commit(timer);
+    auto rows = st->pending("slack", 10);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].correlation == "Ev123");
+    CHECK(rows[1].correlation == "timer-7");
+}
