@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <unistd.h>
 
 #include "bot/service.hpp"
 
@@ -114,7 +115,14 @@ void install(const config& c) {
     } else {
         logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
     }
-    logger->set_level(spdlog::level::from_str(c.log_level));
+    // A person typing at a terminal sees the conversation, not the service's info lines.
+    std::string level = c.log_level;
+    if (level.empty())
+        level = c.adapters == std::vector<std::string>{"shell"} && c.log_file.empty() && ::isatty(STDIN_FILENO) &&
+                        ::isatty(STDERR_FILENO)
+                    ? "warn"
+                    : "info";
+    logger->set_level(spdlog::level::from_str(level));
     logger->flush_on(spdlog::level::info);
     spdlog::set_default_logger(logger);
 }

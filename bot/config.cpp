@@ -269,7 +269,7 @@ std::optional<config> load_config(const std::optional<std::filesystem::path>& fi
             get(r, *s, "file", "log.", c.log_file);
             static const std::set<std::string> levels{"trace", "debug",    "info", "warn",
                                                       "error", "critical", "off"};
-            if (!levels.contains(c.log_level))
+            if (!c.log_level.empty() && !levels.contains(c.log_level))
                 r.at(s->get("level"), "log.level",
                      "is one of trace, debug, info, warn, error, critical, off");
             if (c.log_format != "text" && c.log_format != "json")

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <unistd.h>
 
 namespace pm::adapters::shell {
 
@@ -200,6 +201,14 @@ public:
             });
         });
         spdlog::info("shell: session {} reading stdin", run_);
+        if (in_ == &std::cin && ::isatty(STDIN_FILENO))
+            std::cerr << "Type as several people, one message per line:\n"
+                         "  alice: /postmortem start DB failover @bob     (a command in #incident)\n"
+                         "  bob: 14:05 restarted api-3                      (an answer to bob's question)\n"
+                         "  bob -> bot: /postmortem status                 (a direct message)\n"
+                         "  /channel #other                                (switch channel)\n"
+                         "Ctrl-D ends; what you typed is kept in the data dir.\n"
+                      << std::flush;
         std::uint64_t seq = 0;
         for (;;) {
             while (lines_.empty() && !eof_) {
