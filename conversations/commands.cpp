@@ -96,7 +96,7 @@ command_parse parse_command(std::string_view args, std::string_view cw) {
     command_parse r;
     auto toks = text::split_ws(args);
     const std::string general =
-        "Usage: " + std::string(cw) + " <command> — try `" + std::string(cw) + " help`";
+        "Usage: " + std::string(cw) + " <command> (" + std::string(cw) + " help lists them)";
     if (toks.empty()) {
         r.cmd = command{command::verb::help};
         return r;

@@ -648,13 +648,16 @@ bool excepted(const compiled_rule& cr, const std::vector<token>& toks, std::size
     return false;
 }
 
-// Does the sentence around token i propose something for the future?
+// Does the sentence around token i propose something for the future? The sentence ends at a
+// line break too: in chat each line is its own statement, and a proposal on one line ("we
+// should add an alert") says nothing about the blame on the next.
 bool forward_looking(const std::vector<token>& toks, const std::vector<pattern>& markers, std::size_t i) {
+    auto ends_sentence = [](gap g) { return g == gap::hard || g == gap::line; };
     std::size_t from = i;
-    while (from > 0 && toks[from].before != gap::hard)
+    while (from > 0 && !ends_sentence(toks[from].before))
         --from;
     std::size_t to = i + 1;
-    while (to < toks.size() && toks[to].before != gap::hard)
+    while (to < toks.size() && !ends_sentence(toks[to].before))
         ++to;
     for (std::size_t s = from; s < to; ++s)
         for (const auto& m : markers)

@@ -90,8 +90,8 @@ TEST_CASE("engine: bad commands get one clear private message and change nothing
     auto out = h.say("alice", "/postmortem launch rockets");
     CHECK(changes(out) == 0);
     CHECK(joined(out) ==
-          "[dm alice] I don't know the command `launch`.\n  `Usage: /postmortem <command> — try "
-          "`/postmortem help``\n");
+          "[dm alice] I don't know the command `launch`.\n  `Usage: /postmortem <command> "
+          "(/postmortem help lists them)`\n");
     out = h.say("alice", "/postmortem start");
     CHECK(changes(out) == 0);
     CHECK(joined(out) ==

@@ -163,6 +163,9 @@ TEST_CASE("nudges: the default rules, proposals and technical terms are clean") 
                           "the default", "a faulty disk", "user error rate"})
         CHECK_MESSAGE(!blamed(t), t);
     CHECK_FALSE(blamed("It's nobody's fault"));
+    // A proposal covers its own line only: the blame on the line before is still flagged.
+    CHECK(blamed("Bob forgot to drain the node\nwe should add an alert"));
+    CHECK_FALSE(blamed("we should add an alert\nthe backup job failed to run"));
 }
 
 TEST_CASE("nudges: the default rules, blame without the listed words") {
