@@ -151,6 +151,49 @@ bool looks_like_zone(std::string_view token) {
            areas.contains(lowered(token.substr(0, slash)));
 }
 
+// Zone abbreviations people write after a time, in capitals: the fixed offsets they stand for
+// ("CET" is +01:00 whatever the date), or a zone for the generic US names ("ET" follows
+// daylight saving). Ambiguous ones (IST, and CST outside North America) are left out; a word
+// that is not here stays part of the text.
+struct abbreviation {
+    std::string_view name;
+    int minutes;
+    std::string_view zone;
+};
+constexpr abbreviation abbreviations[] = {
+    {"CET", 60, ""},
+    {"CEST", 120, ""},
+    {"EET", 120, ""},
+    {"EEST", 180, ""},
+    {"WET", 0, ""},
+    {"WEST", 60, ""},
+    {"BST", 60, ""},
+    {"MSK", 180, ""},
+    {"EST", -300, ""},
+    {"EDT", -240, ""},
+    {"CST", -360, ""},
+    {"CDT", -300, ""},
+    {"MST", -420, ""},
+    {"MDT", -360, ""},
+    {"PST", -480, ""},
+    {"PDT", -420, ""},
+    {"AKST", -540, ""},
+    {"AKDT", -480, ""},
+    {"HST", -600, ""},
+    {"JST", 540, ""},
+    {"KST", 540, ""},
+    {"SGT", 480, ""},
+    {"HKT", 480, ""},
+    {"AEST", 600, ""},
+    {"AEDT", 660, ""},
+    {"NZST", 720, ""},
+    {"NZDT", 780, ""},
+    {"ET", 0, "America/New_York"},
+    {"CT", 0, "America/Chicago"},
+    {"MT", 0, "America/Denver"},
+    {"PT", 0, "America/Los_Angeles"},
+};
+
 // Where a local time is read: a tz zone, or a fixed offset from UTC ("Z", "+02:00").
 struct zone_ref {
     const date::time_zone* tz = nullptr;
@@ -270,6 +313,8 @@ private:
             if (word_at(s_, i, w)) {
                 p.day_shift = shift;
                 pos_ = skip_spaces(s_, i + w.size());
+                // "yesterday at 23:50"
+                if (word_at(s_, pos_, "at")) pos_ = skip_spaces(s_, pos_ + 2);
                 return outcome::match;
             }
         }
@@ -417,6 +462,19 @@ private:
                (is_alnum(s_[end]) || s_[end] == '/' || s_[end] == '_' || s_[end] == '-' || s_[end] == '+'))
             ++end;
         const auto token = s_.substr(pos_, end - pos_);
+        for (const auto& a : abbreviations) {
+            if (token != a.name) continue;
+            if (a.zone.empty()) {
+                z.offset = std::chrono::minutes{a.minutes};
+            } else {
+                z.tz = find_zone(a.zone);
+                if (!z.tz) break; // no tz database: keep the word as text
+                z.named = true;
+            }
+            pos_ = end;
+            p.zone = z;
+            return outcome::match;
+        }
         if (looks_like_zone(token)) {
             z.tz = find_zone(token);
             if (!z.tz) return fail(quoted(token) + " is not a time zone I know.", reading::status::bad_zone);
@@ -444,6 +502,11 @@ outcome parse_expression(parser& ps, std::string_view s, expression& e) {
     if (ps.pos_ < s.size() && s[ps.pos_] == '~') {
         e.approximate = true;
         ps.pos_ = skip_spaces(s, ps.pos_ + 1);
+    }
+    // "at 14:05 restarted api-3"
+    if (word_at(s, ps.pos_, "at")) {
+        const std::size_t i = skip_spaces(s, ps.pos_ + 2);
+        if (i > ps.pos_ + 2 && i < s.size() && is_digit(s[i])) ps.pos_ = i;
     }
     outcome o = ps.point_at(e.start);
     if (o != outcome::match) return o;

@@ -116,6 +116,27 @@ TEST_CASE("times: every accepted form, read in UTC") {
                });
 }
 
+TEST_CASE("times: zone abbreviations in capitals, and a leading or day-word \"at\"") {
+    check_rows(ctx("UTC", day_start, day_end, day_now),
+               {
+                   {"15:05 CET x", st::ok, "2026-11-20T14:05:00Z"},
+                   {"16:05 CEST x", st::ok, "2026-11-20T14:05:00Z"},
+                   {"09:05 EST x", st::ok, "2026-11-20T14:05:00Z"},
+                   {"06:05 PST x", st::ok, "2026-11-20T14:05:00Z"},
+                   {"23:05 JST x", st::ok, "2026-11-20T14:05:00Z"},
+                   // The generic names follow daylight saving: New York is on EST in November.
+                   {"09:05 ET x", st::ok, "2026-11-20T14:05:00Z"},
+                   {"6:05am PT x", st::ok, "2026-11-20T14:05:00Z"},
+                   // Lower case, or a word that is no abbreviation, stays text.
+                   {"14:05 cet x", st::ok, "2026-11-20T14:05:00Z", "", "cet x"},
+                   {"14:05 IST x", st::ok, "2026-11-20T14:05:00Z", "", "IST x"},
+                   {"at 14:05 x", st::ok, "2026-11-20T14:05:00Z"},
+                   {"today at 14:05 x", st::ok, "2026-11-20T14:05:00Z"},
+                   {"yesterday at 11pm x", st::ok, "2026-11-19T23:00:00Z"},
+                   {"at the gate x", st::unreadable, "", "", "at the gate x"},
+               });
+}
+
 TEST_CASE("times: 12 pm is noon and 12 am is midnight") {
     check_rows(ctx("UTC", "2026-11-20T23:00:00Z", "2026-11-21T01:00:00Z", "2026-11-21T02:00:00Z"),
                {
