@@ -760,11 +760,13 @@ reading read_step(std::string_view line, const context& ctx) {
     reading r = read_start(line, ctx, tail);
     if (r.st == reading::status::untimed) return r;
     if (tail == std::string_view::npos) return r;
-    // After the time: nothing, spaces, or a separator ("-", "–", "—", ":", ",") and a space.
+    // After the time: nothing, spaces, or a separator ("-", "–", "—", ":", ",", ";", ".") and a
+    // space.
     std::size_t i = skip_spaces(line, tail);
     const bool spaced = i > tail;
     std::size_t sep = dash_len(line, i);
-    if (!sep && i < line.size() && (line[i] == ':' || line[i] == ',')) sep = 1;
+    if (!sep && i < line.size() && (line[i] == ':' || line[i] == ',' || line[i] == ';' || line[i] == '.'))
+        sep = 1;
     if (sep && (i + sep == line.size() || space_len(line, i + sep))) {
         i += sep;
     } else if (!spaced && i < line.size()) {

@@ -157,6 +157,8 @@ TEST_CASE("times: rest is the exact text after the time and its separator") {
                    {"14:05 - restarted", st::ok, "2026-11-20T14:05:00Z", "", "restarted"},
                    {"14:05: restarted", st::ok, "2026-11-20T14:05:00Z", "", "restarted"},
                    {"14:05, restarted", st::ok, "2026-11-20T14:05:00Z", "", "restarted"},
+                   {"14:05. Restarted", st::ok, "2026-11-20T14:05:00Z", "", "Restarted"},
+                   {"14:05; restarted", st::ok, "2026-11-20T14:05:00Z", "", "restarted"},
                    {"14:05 \xE2\x80\x94 restarted", st::ok, "2026-11-20T14:05:00Z", "", "restarted"},
                    {"14:05 \xE2\x80\x93 saw: error rate fell", st::ok, "2026-11-20T14:05:00Z", "",
                     "saw: error rate fell"},
