@@ -155,19 +155,17 @@ summary_model compile_summary(const world& w, const postmortem& p, const setting
     // Sorted by UTC instant; ties keep each person's order and the participants' order.
     std::stable_sort(m.timed.begin(), m.timed.end(), [](auto& a, auto& b) { return *a.at < *b.at; });
 
+    std::optional<sys_seconds> covered;
+    // A gap is a stretch no entry covers: a span covers its whole length, so the stretch starts
+    // where the latest-ending entry so far ends, not where the previous one does.
     const auto gap_len = std::chrono::minutes{s.gap_minutes};
     for (std::size_t i = 1; i < m.timed.size(); ++i) {
-        auto from = std::max(m.timed[i - 1].end.value_or(*m.timed[i - 1].at), *m.timed[i - 1].at);
-        auto to = *m.timed[i].at;
-        from = std::max(from, p.window_start);
-        to = std::min(to, p.window_end);
+        const auto& prev = m.timed[i - 1];
+        covered = std::max(covered.value_or(*prev.at), std::max(prev.end.value_or(*prev.at), *prev.at));
+        const auto from = std::max(*covered, p.window_start);
+        const auto to = std::min(*m.timed[i].at, p.window_end);
         if (to - from > gap_len) m.gaps.push_back(gap{from, to});
     }
-    // Avoid overlapping gaps when spans cover later entries.
-    std::vector<gap> clean;
-    for (auto& g : m.gaps)
-        if (clean.empty() || g.from >= clean.back().to) clean.push_back(g);
-    m.gaps = std::move(clean);
 
     std::vector<std::set<std::string>> words;
     for (auto& e : m.timed)

@@ -103,3 +103,17 @@ TEST_CASE("summary: slugs") {
           "a-very-long-title-that-goes-on-and-on-an");
     CHECK(slug("!!!") == "postmortem");
 }
+
+TEST_CASE("summary: a span covers the entries inside it; the gap starts where the latest one ends") {
+    harness h;
+    h.say("alice", "/postmortem start Long failover --at 09:00");
+    h.say("alice", "A page");
+    h.say("alice",
+          "10:00-12:00 failover running\n10:30 checked replication\n11:45 saw lag fall\n13:00 all clear");
+    const auto& p = h.w.postmortems.at("PM-1");
+    auto m = conv::compile_summary(h.w, p, h.eng.config(), false);
+    REQUIRE(m.timed.size() == 4);
+    REQUIRE(m.gaps.size() == 1);
+    CHECK(m.gaps[0].from == test::at("2026-11-20 12:00:00"));
+    CHECK(m.gaps[0].to == test::at("2026-11-20 13:00:00"));
+}
