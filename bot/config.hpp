@@ -17,6 +17,7 @@ struct slack_settings {
     std::string bot_token;
     std::string app_token;
     std::string ca_file; // extra CA bundle (tests, private CAs)
+    bool client_rate_limits = true;
 };
 
 struct matrix_settings {
