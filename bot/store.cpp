@@ -271,6 +271,16 @@ void store::mark_sending(std::int64_t id) {
 }
 
 void store::mark_sent(const outbox_row& row, const std::string& ref) {
+    // No fsync of its own: the next commit's fsync (every input's, before its ack) carries it.
+    // Lost in a crash before that, the row is still 'sending', and a row in that state is
+    // looked up on the platform before anything is posted again (service drain_loop), which
+    // is the path a crash between the post and this mark takes anyway. Everything else stays
+    // synchronous=FULL.
+    p_->exec("PRAGMA synchronous=NORMAL");
+    struct full_again {
+        sqlite3* db;
+        ~full_again() { sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr); }
+    } restore{p_->db};
     impl::tx t(*p_);
     stmt s(p_->db, "UPDATE outbox SET state = 'sent', ref = ?2 WHERE id = ?1");
     s.bind(1, row.id).bind(2, ref);
