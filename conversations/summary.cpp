@@ -195,7 +195,15 @@ summary_model compile_summary(const world& w, const postmortem& p, const setting
                  it != post.end(); ++it)
                 if (common[*it]++ == 0) touched.push_back(*it);
         }
-        std::sort(touched.begin(), touched.end());
+        // In index order: sort a few, or sweep the counters when most later entries were hit.
+        const bool sweep = touched.size() * 16 > n - i;
+        if (sweep) {
+            touched.clear();
+            for (std::size_t j = i + 1; j < n; ++j)
+                if (common[j]) touched.push_back(static_cast<std::uint32_t>(j));
+        } else {
+            std::sort(touched.begin(), touched.end());
+        }
         for (auto j : touched) {
             const std::size_t c = common[j];
             common[j] = 0;
