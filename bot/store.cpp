@@ -239,6 +239,7 @@ void store::commit(const std::vector<const commit_request*>& batch) {
     stmt tm(p_->cache, "INSERT INTO timers (at, pm, kind) VALUES (?1, ?2, ?3)");
     stmt in(p_->cache, "INSERT OR IGNORE INTO inbox (platform, event_id, at_ms) VALUES (?1, ?2, ?3)");
     stmt done(p_->cache, "UPDATE timers SET done = 1 WHERE id = ?1");
+    stmt sending(p_->cache, "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?1");
     for (const commit_request* r : batch) {
         if (r->out) {
             for (auto& e : r->out->events) {
@@ -275,6 +276,11 @@ void store::commit(const std::vector<const commit_request*>& batch) {
             done.bind(1, *r->timer_done);
             done.step();
             done.reset();
+        }
+        if (r->outbox_sending) {
+            sending.bind(1, *r->outbox_sending);
+            sending.step();
+            sending.reset();
         }
     }
     t.commit();
