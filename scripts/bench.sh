@@ -67,12 +67,12 @@ echo
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'),"\
      "load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M UTC'); $EVENTS events per run"
 echo
-printf '| %-10s | %9s | %8s | %8s | %8s | %11s | %8s | %10s | %9s | %11s |\n' \
+printf '| %-11s | %9s | %9s | %9s | %8s | %11s | %8s | %10s | %9s | %11s |\n' \
     run "events/s" "ack p50" "ack p99" "ack max" "CPU/event" "peak RSS" "cold start" "API calls" "posts"
-printf '|%s|\n' "------------|-----------|----------|----------|----------|-------------|----------|------------|-----------|-------------"
+printf '|%s|\n' "-------------|-----------|-----------|-----------|----------|-------------|----------|------------|-----------|-------------"
 for r in ceiling-w1 ceiling-w64 bot-w1 bot-w64 bolt-w1 bolt-w64; do
     [ -s "$OUT/$r.json" ] || continue
-    printf '| %-10s | %9s | %5s ms | %5s ms | %5s ms | %8s µs | %5s MB | %7s ms | %9s | %11s |\n' "$r" \
+    printf '| %-11s | %9s | %6s ms | %6s ms | %5s ms | %8s µs | %5s MB | %7s ms | %9s | %11s |\n' "$r" \
         "$(fmt "$(f $r events_per_s)" 0)" "$(fmt "$(f $r ack_p50_ms)" 2)" "$(fmt "$(f $r ack_p99_ms)" 2)" \
         "$(fmt "$(f $r ack_max_ms)" 1)" "$(fmt "$(f $r cpu_us_per_event)" 1)" "$(fmt "$(f $r peak_rss_mb)" 1)" \
         "$(fmt "$(f $r cold_start_ms)" 0)" "$(f $r api_calls)" "$(f $r posts)/$(f $r posts_expected)"
