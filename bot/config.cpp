@@ -323,8 +323,10 @@ std::optional<config> load_config(const std::optional<std::filesystem::path>& fi
         }
         if (auto* s = t["slack"].as_table()) {
             r.known(*s, "slack.",
-                    {"api_url", "bot_token", "bot_token_file", "app_token", "app_token_file", "ca_file"});
+                    {"api_url", "bot_token", "bot_token_file", "app_token", "app_token_file", "ca_file",
+                     "client_rate_limits"});
             get(r, *s, "api_url", "slack.", c.slack.api_url);
+            get(r, *s, "client_rate_limits", "slack.", c.slack.client_rate_limits);
             get(r, *s, "ca_file", "slack.", c.slack.ca_file);
             secret(s, "bot_token", "slack.", c.slack.bot_token);
             secret(s, "app_token", "slack.", c.slack.app_token);

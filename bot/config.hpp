@@ -17,6 +17,7 @@ struct slack_settings {
     std::string bot_token;
     std::string app_token;
     std::string ca_file; // extra CA bundle (tests, private CAs)
+    bool client_rate_limits = true;
 };
 
 struct matrix_settings {
@@ -33,7 +34,7 @@ struct config {
     conv::settings settings;
     std::string admin_listen = "127.0.0.1:9464";
     bool admin_enabled = true;
-    std::string log_level; // empty: "info", or "warn" for a person typing at a terminal
+    std::string log_level;           // empty: "info", or "warn" for a person typing at a terminal
     std::string log_format = "text"; // text | json
     std::string log_file;            // empty: stderr
     std::string shell_channel = "#incident";

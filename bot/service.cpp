@@ -225,6 +225,17 @@ asio::awaitable<void> service::commit_grouped(commit_request r) {
 }
 
 void service::flush_commits() {
+    // Inputs already read arrive one handler at a time (frame, parse, route): while the batch is
+    // still growing, let the handlers that are ready run first, so they share this fsync. Costs
+    // one extra turn of the io_context when nothing else is waiting.
+    if ((batch_.size() > flush_seen_ || flush_rounds_ < 8) && flush_rounds_ < 32) {
+        flush_seen_ = batch_.size();
+        ++flush_rounds_;
+        asio::post(io_, [this] { flush_commits(); });
+        return;
+    }
+    flush_seen_ = 0;
+    flush_rounds_ = 0;
     flush_posted_ = false;
     auto batch = std::move(batch_);
     batch_.clear();
@@ -238,7 +249,9 @@ void service::flush_commits() {
         metrics_.observe("postmortem_store_commit_seconds", "",
                          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         metrics_.add("postmortem_store_commits_total");
-        metrics_.add("postmortem_store_committed_inputs_total", "", reqs.size());
+        metrics_.add("postmortem_store_committed_inputs_total", "",
+                     static_cast<std::uint64_t>(std::count_if(
+                         reqs.begin(), reqs.end(), [](const commit_request* r) { return r->out; })));
     } catch (const std::exception& e) {
         // The world already holds these changes: rebuild it from what is durable, then refuse
         // every input of the batch so the platforms deliver them again.
@@ -357,7 +370,23 @@ asio::awaitable<void> service::drain_loop(drainer& d) {
                 spdlog::error("outbox row {} for {}: gave up after 20 attempts", row.id, name);
                 continue;
             }
-            store_.mark_sending(row.id);
+            // 'sending' is durable before the post, so that after a crash the row is looked up
+            // rather than posted twice; it shares the fsync of inputs committed at that moment.
+            bool marked = true;
+            try {
+                commit_request mark;
+                mark.now_ms = now_ms();
+                mark.outbox_sending = row.id;
+                co_await commit_grouped(std::move(mark));
+            } catch (const std::exception& e) {
+                spdlog::error("outbox row {} for {}: cannot record the attempt: {}", row.id, name, e.what());
+                marked = false;
+            }
+            if (!marked) {
+                asio::steady_timer t(io_, 1s);
+                co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+                break;
+            }
             const auto t0 = std::chrono::steady_clock::now();
             auto r = co_await d.plat.send(o);
             metrics_.observe("postmortem_send_latency_seconds", label,

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <stdexcept>
+#include <unordered_map>
 
 #include "conversations/codec.hpp"
 
@@ -64,13 +65,46 @@ const char* const migrations[] = {
     )sql",
 };
 
+// Statements prepared once per connection and kept: the same few run for every input, and
+// parsing SQL cost more than running it. Keyed by the address of the SQL literal.
+struct stmt_cache {
+    sqlite3* db = nullptr;
+    std::unordered_map<const char*, sqlite3_stmt*> map;
+    ~stmt_cache() { clear(); }
+    void clear() {
+        for (auto& [sql, s] : map)
+            sqlite3_finalize(s);
+        map.clear();
+    }
+    sqlite3_stmt* get(const char* sql) {
+        auto it = map.find(sql);
+        if (it != map.end()) return it->second;
+        sqlite3_stmt* s = nullptr;
+        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
+            throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
+        map.emplace(sql, s);
+        return s;
+    }
+};
+
 struct stmt {
     sqlite3_stmt* s = nullptr;
+    bool cached = false;
+    // One-off (schema set-up, replay).
     stmt(sqlite3* db, const char* sql) {
         if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK)
             throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
     }
-    ~stmt() { sqlite3_finalize(s); }
+    // From the connection's cache; reset (not finalized) when done.
+    stmt(stmt_cache& c, const char* sql) : s(c.get(sql)), cached(true) {}
+    ~stmt() {
+        if (cached) {
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+        } else {
+            sqlite3_finalize(s);
+        }
+    }
     stmt(const stmt&) = delete;
     stmt& operator=(const stmt&) = delete;
     stmt& bind(int i, const std::string& v) {
@@ -102,8 +136,15 @@ struct stmt {
 
 struct store::impl {
     sqlite3* db = nullptr;
+    stmt_cache cache;
     ~impl() {
+        cache.clear();
         if (db) sqlite3_close_v2(db);
+    }
+    // A statement without results (BEGIN, COMMIT, PRAGMA …), from the cache.
+    void run(const char* sql) {
+        stmt st(cache, sql);
+        st.step();
     }
     void exec(const char* sql) {
         char* err = nullptr;
@@ -117,9 +158,9 @@ struct store::impl {
     struct tx {
         impl& i;
         bool done = false;
-        explicit tx(impl& x) : i(x) { i.exec("BEGIN IMMEDIATE"); }
+        explicit tx(impl& x) : i(x) { i.run("BEGIN IMMEDIATE"); }
         void commit() {
-            i.exec("COMMIT");
+            i.run("COMMIT");
             done = true;
         }
         ~tx() {
@@ -144,6 +185,7 @@ std::unique_ptr<store> store::open(const std::filesystem::path& dir) {
         throw std::runtime_error("cannot open " + file + ": " +
                                  (p->db ? sqlite3_errmsg(p->db) : "out of memory"));
     sqlite3_busy_timeout(p->db, 5000);
+    p->cache.db = p->db;
     try {
         p->exec("PRAGMA journal_mode=WAL");
         p->exec("PRAGMA synchronous=FULL");
@@ -180,7 +222,7 @@ void store::replay(const std::function<void(const json::object&)>& fn) {
 }
 
 bool store::seen(const std::string& platform, const std::string& event_id) {
-    stmt s(p_->db, "SELECT 1 FROM inbox WHERE platform = ?1 AND event_id = ?2");
+    stmt s(p_->cache, "SELECT 1 FROM inbox WHERE platform = ?1 AND event_id = ?2");
     s.bind(1, platform).bind(2, event_id);
     return s.step();
 }
@@ -191,11 +233,13 @@ void store::commit(const commit_request& r) {
 
 void store::commit(const std::vector<const commit_request*>& batch) {
     impl::tx t(*p_);
-    stmt ev(p_->db, "INSERT INTO events (pm, body, at_ms) VALUES (?1, ?2, ?3)");
-    stmt ob(p_->db, "INSERT INTO outbox (platform, body, created_ms, correlation) VALUES (?1, ?2, ?3, ?4)");
-    stmt tm(p_->db, "INSERT INTO timers (at, pm, kind) VALUES (?1, ?2, ?3)");
-    stmt in(p_->db, "INSERT OR IGNORE INTO inbox (platform, event_id, at_ms) VALUES (?1, ?2, ?3)");
-    stmt done(p_->db, "UPDATE timers SET done = 1 WHERE id = ?1");
+    stmt ev(p_->cache, "INSERT INTO events (pm, body, at_ms) VALUES (?1, ?2, ?3)");
+    stmt ob(p_->cache,
+            "INSERT INTO outbox (platform, body, created_ms, correlation) VALUES (?1, ?2, ?3, ?4)");
+    stmt tm(p_->cache, "INSERT INTO timers (at, pm, kind) VALUES (?1, ?2, ?3)");
+    stmt in(p_->cache, "INSERT OR IGNORE INTO inbox (platform, event_id, at_ms) VALUES (?1, ?2, ?3)");
+    stmt done(p_->cache, "UPDATE timers SET done = 1 WHERE id = ?1");
+    stmt sending(p_->cache, "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?1");
     for (const commit_request* r : batch) {
         if (r->out) {
             for (auto& e : r->out->events) {
@@ -233,14 +277,19 @@ void store::commit(const std::vector<const commit_request*>& batch) {
             done.step();
             done.reset();
         }
+        if (r->outbox_sending) {
+            sending.bind(1, *r->outbox_sending);
+            sending.step();
+            sending.reset();
+        }
     }
     t.commit();
 }
 
 std::vector<outbox_row> store::pending(const std::string& platform, std::size_t limit) {
     std::vector<outbox_row> rows;
-    stmt s(p_->db, "SELECT id, body, state, attempts, not_before_ms, correlation FROM outbox "
-                   "WHERE platform = ?1 AND state IN ('pending', 'sending') ORDER BY id LIMIT ?2");
+    stmt s(p_->cache, "SELECT id, body, state, attempts, not_before_ms, correlation FROM outbox "
+                      "WHERE platform = ?1 AND state IN ('pending', 'sending') ORDER BY id LIMIT ?2");
     s.bind(1, platform).bind(2, static_cast<std::int64_t>(limit));
     while (s.step()) {
         outbox_row r;
@@ -265,18 +314,34 @@ std::vector<outbox_row> store::pending(const std::string& platform, std::size_t 
 }
 
 void store::mark_sending(std::int64_t id) {
-    stmt s(p_->db, "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?1");
+    stmt s(p_->cache, "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?1");
     s.bind(1, id);
     s.step();
 }
 
 void store::mark_sent(const outbox_row& row, const std::string& ref) {
+    // No fsync of its own: the next commit's fsync (every input's, before its ack) carries it.
+    // Lost in a crash before that, the row is still 'sending', and a row in that state is
+    // looked up on the platform before anything is posted again (service drain_loop), which
+    // is the path a crash between the post and this mark takes anyway. Everything else stays
+    // synchronous=FULL.
+    p_->run("PRAGMA synchronous=NORMAL");
+    struct full_again {
+        impl& i;
+        ~full_again() {
+            try {
+                i.run("PRAGMA synchronous=FULL");
+            } catch (const std::exception&) {
+                sqlite3_exec(i.db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+            }
+        }
+    } restore{*p_};
     impl::tx t(*p_);
-    stmt s(p_->db, "UPDATE outbox SET state = 'sent', ref = ?2 WHERE id = ?1");
+    stmt s(p_->cache, "UPDATE outbox SET state = 'sent', ref = ?2 WHERE id = ?1");
     s.bind(1, row.id).bind(2, ref);
     s.step();
     if (row.msg.to.k == conv::destination::kind::channel && !row.msg.to.thread_key.empty() && !ref.empty()) {
-        stmt th(p_->db, "INSERT OR REPLACE INTO threads (platform, thread_key, ref) VALUES (?1, ?2, ?3)");
+        stmt th(p_->cache, "INSERT OR REPLACE INTO threads (platform, thread_key, ref) VALUES (?1, ?2, ?3)");
         th.bind(1, row.platform).bind(2, row.msg.to.thread_key).bind(3, ref);
         th.step();
     }
@@ -284,31 +349,31 @@ void store::mark_sent(const outbox_row& row, const std::string& ref) {
 }
 
 void store::mark_retry(std::int64_t id, std::int64_t not_before_ms) {
-    stmt s(p_->db, "UPDATE outbox SET state = 'pending', not_before_ms = ?2 WHERE id = ?1");
+    stmt s(p_->cache, "UPDATE outbox SET state = 'pending', not_before_ms = ?2 WHERE id = ?1");
     s.bind(1, id).bind(2, not_before_ms);
     s.step();
 }
 
 void store::mark_failed(std::int64_t id, const std::string& error) {
-    stmt s(p_->db, "UPDATE outbox SET state = 'failed', error = ?2 WHERE id = ?1");
+    stmt s(p_->cache, "UPDATE outbox SET state = 'failed', error = ?2 WHERE id = ?1");
     s.bind(1, id).bind(2, error);
     s.step();
 }
 
 std::int64_t store::outbox_depth() {
-    stmt s(p_->db, "SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')");
+    stmt s(p_->cache, "SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')");
     return s.step() ? s.integer(0) : 0;
 }
 
 std::optional<std::string> store::thread_ref(const std::string& platform, const std::string& key) {
-    stmt s(p_->db, "SELECT ref FROM threads WHERE platform = ?1 AND thread_key = ?2");
+    stmt s(p_->cache, "SELECT ref FROM threads WHERE platform = ?1 AND thread_key = ?2");
     s.bind(1, platform).bind(2, key);
     if (s.step()) return s.text(0);
     return std::nullopt;
 }
 
 std::optional<std::string> store::thread_key_for(const std::string& platform, const std::string& ref) {
-    stmt s(p_->db, "SELECT thread_key FROM threads WHERE platform = ?1 AND ref = ?2");
+    stmt s(p_->cache, "SELECT thread_key FROM threads WHERE platform = ?1 AND ref = ?2");
     s.bind(1, platform).bind(2, ref);
     if (s.step()) return s.text(0);
     return std::nullopt;
@@ -316,7 +381,7 @@ std::optional<std::string> store::thread_key_for(const std::string& platform, co
 
 std::vector<timer_row> store::timers() {
     std::vector<timer_row> out;
-    stmt s(p_->db, "SELECT id, at, pm, kind FROM timers WHERE done = 0 ORDER BY at, id");
+    stmt s(p_->cache, "SELECT id, at, pm, kind FROM timers WHERE done = 0 ORDER BY at, id");
     while (s.step()) {
         timer_row t;
         t.id = s.integer(0);
@@ -329,14 +394,14 @@ std::vector<timer_row> store::timers() {
 }
 
 std::optional<std::string> store::get(const std::string& key) {
-    stmt s(p_->db, "SELECT value FROM kv WHERE key = ?1");
+    stmt s(p_->cache, "SELECT value FROM kv WHERE key = ?1");
     s.bind(1, key);
     if (s.step()) return s.text(0);
     return std::nullopt;
 }
 
 void store::put(const std::string& key, const std::string& value) {
-    stmt s(p_->db, "INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)");
+    stmt s(p_->cache, "INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)");
     s.bind(1, key).bind(2, value);
     s.step();
 }

@@ -23,6 +23,7 @@ bool add_network_adapter(boost::asio::io_context& io, const config& c, service& 
             sc.bot_token = c.slack.bot_token;
             sc.app_token = c.slack.app_token;
             sc.ca_file = c.slack.ca_file;
+            sc.client_rate_limits = c.slack.client_rate_limits;
             if (auto why = adapters::slack::validate(sc); !why.empty()) {
                 error = "slack: " + why;
                 return false;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 
 #include "conversations/text.hpp"
 #include "conversations/times.hpp"
@@ -93,24 +94,20 @@ std::set<std::string> significant(std::string_view s) {
     return out;
 }
 
-// "Share most of their significant words": at least two in common, and most of the shorter set.
-bool same_event(const std::set<std::string>& a, const std::set<std::string>& b) {
-    if (a.empty() || b.empty()) return false;
-    std::size_t common = 0;
-    for (auto& x : a)
-        common += b.count(x);
-    const std::size_t smaller = std::min(a.size(), b.size());
-    return common >= std::min<std::size_t>(2, smaller) && common * 3 >= smaller * 2;
-}
-
 struct clock_fmt {
     std::string zone;
     bool with_date;
-    std::string operator()(sys_seconds t) const {
-        const bool secs = t.time_since_epoch().count() % 60 != 0;
-        return times::format(t, zone,
-                             with_date ? (secs ? "%Y-%m-%d %H:%M:%S" : "%Y-%m-%d %H:%M")
-                                       : (secs ? "%H:%M:%S" : "%H:%M"));
+    // Timelines repeat the same minutes; formatting through the zone is the costly part.
+    mutable std::unordered_map<std::int64_t, std::string> memo{};
+    const std::string& operator()(sys_seconds t) const {
+        auto [it, fresh] = memo.try_emplace(t.time_since_epoch().count());
+        if (fresh) {
+            const bool secs = t.time_since_epoch().count() % 60 != 0;
+            it->second = times::format(t, zone,
+                                       with_date ? (secs ? "%Y-%m-%d %H:%M:%S" : "%Y-%m-%d %H:%M")
+                                                 : (secs ? "%H:%M:%S" : "%H:%M"));
+        }
+        return it->second;
     }
 };
 
@@ -167,17 +164,56 @@ summary_model compile_summary(const world& w, const postmortem& p, const setting
         if (to - from > gap_len) m.gaps.push_back(gap{from, to});
     }
 
-    std::vector<std::set<std::string>> words;
-    for (auto& e : m.timed)
-        words.push_back(significant(e.text));
-    for (std::size_t i = 0; i < m.timed.size(); ++i)
-        for (std::size_t j = i + 1; j < m.timed.size(); ++j) {
-            if (m.timed[i].lane == m.timed[j].lane) continue;
+    // Likely the same event placed apart by different people. Only entries sharing a word can
+    // match, so each entry is compared with those found through a word index, not with all of
+    // them (the pairs, and their order, are the same as comparing every pair).
+    const std::size_t n = m.timed.size();
+    std::map<std::string, std::uint32_t> word_ids;
+    std::map<std::string_view, std::uint32_t> lane_ids;
+    std::vector<std::vector<std::uint32_t>> words(n); // sorted word ids per entry
+    std::vector<std::uint32_t> lane(n);
+    std::vector<std::vector<std::uint32_t>> postings;
+    for (std::size_t i = 0; i < n; ++i) {
+        lane[i] =
+            lane_ids.emplace(m.timed[i].lane, static_cast<std::uint32_t>(lane_ids.size())).first->second;
+        for (auto& wd : significant(m.timed[i].text)) {
+            auto id = word_ids.emplace(wd, static_cast<std::uint32_t>(word_ids.size())).first->second;
+            if (id == postings.size()) postings.emplace_back();
+            postings[id].push_back(static_cast<std::uint32_t>(i));
+            words[i].push_back(id);
+        }
+        std::sort(words[i].begin(), words[i].end());
+    }
+    std::vector<std::uint32_t> common(n, 0), touched;
+    for (std::size_t i = 0; i < n; ++i) {
+        touched.clear();
+        for (auto id : words[i]) {
+            const auto& post = postings[id];
+            for (auto it = std::upper_bound(post.begin(), post.end(), static_cast<std::uint32_t>(i));
+                 it != post.end(); ++it)
+                if (common[*it]++ == 0) touched.push_back(*it);
+        }
+        // In index order: sort a few, or sweep the counters when most later entries were hit.
+        const bool sweep = touched.size() * 16 > n - i;
+        if (sweep) {
+            touched.clear();
+            for (std::size_t j = i + 1; j < n; ++j)
+                if (common[j]) touched.push_back(static_cast<std::uint32_t>(j));
+        } else {
+            std::sort(touched.begin(), touched.end());
+        }
+        for (auto j : touched) {
+            const std::size_t c = common[j];
+            common[j] = 0;
+            if (lane[i] == lane[j]) continue;
             const auto d = std::chrono::duration_cast<std::chrono::minutes>(*m.timed[j].at - *m.timed[i].at);
             if (d.count() <= s.conflict_minutes) continue;
-            if (same_event(words[i], words[j]))
+            // same_event(): at least two words in common, and most of the shorter set.
+            const std::size_t smaller = std::min(words[i].size(), words[j].size());
+            if (c >= std::min<std::size_t>(2, smaller) && c * 3 >= smaller * 2)
                 m.conflicts.push_back(conflict{i, j, static_cast<long>(d.count())});
         }
+    }
     return m;
 }
 
@@ -358,7 +394,12 @@ std::string render_markdown(const world& w, const postmortem& p, const settings&
 
 std::string render_json(const world& w, const postmortem& p, const settings& s) {
     const summary_model m = compile_summary(w, p, s, true);
-    auto iso = [](sys_seconds t) { return times::format(t, "UTC", "%Y-%m-%dT%H:%M:%SZ"); };
+    std::unordered_map<std::int64_t, std::string> iso_memo;
+    auto iso = [&iso_memo](sys_seconds t) -> const std::string& {
+        auto [it, fresh] = iso_memo.try_emplace(t.time_since_epoch().count());
+        if (fresh) it->second = times::format(t, "UTC", "%Y-%m-%dT%H:%M:%SZ");
+        return it->second;
+    };
     json::object o;
     o["schema"] = "postmortem-bot/export";
     o["version"] = 1;

@@ -175,6 +175,16 @@ struct http_client::impl {
         auto c = std::make_unique<connection>();
         c->key = (ep.tls ? "https://" : "http://") + ep.authority();
         if (ep.tls) {
+            if (!ctx) {
+                // The system store is loaded on first use: plain http:// (loopback) needs no TLS.
+                try {
+                    ctx = detail::make_client_context(opt.tls);
+                } catch (const std::exception& e) {
+                    r.ec = asio::error::no_protocol_option;
+                    r.error = e.what();
+                    co_return nullptr;
+                }
+            }
             c->secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, *ctx);
         } else {
             c->plain = std::make_unique<beast::tcp_stream>(ex);
@@ -209,7 +219,9 @@ struct http_client::impl {
 http_client::http_client(asio::any_io_executor ex, options opt) : impl_(std::make_shared<impl>()) {
     impl_->ex = std::move(ex);
     impl_->opt = std::move(opt);
-    impl_->ctx = detail::make_client_context(impl_->opt.tls);
+    // A CA file is checked now (a bad one is a start-up error); the system store waits for the
+    // first https:// request.
+    if (!impl_->opt.tls.ca_file.empty()) impl_->ctx = detail::make_client_context(impl_->opt.tls);
 }
 
 http_client::~http_client() = default;

@@ -179,8 +179,11 @@ struct ws_client::impl {
     // An async mutex: holding the one slot = owning the write side.
     asio::experimental::channel<void(error_code)> write_lock;
 
-    impl(asio::any_io_executor e, options o)
-        : ex(e), opt(std::move(o)), ctx(detail::make_client_context(opt.tls)), write_lock(e, 1) {}
+    impl(asio::any_io_executor e, options o) : ex(e), opt(std::move(o)), write_lock(e, 1) {
+        // A CA file is checked now (a bad one is a start-up error); the system store waits for
+        // the first wss:// connection, so ws:// (loopback) sets up no TLS at all.
+        if (!opt.tls.ca_file.empty()) ctx = detail::make_client_context(opt.tls);
+    }
 };
 
 ws_client::ws_client(asio::any_io_executor ex, options opt)
@@ -214,6 +217,13 @@ asio::awaitable<ws_client::result> ws_client::connect(std::string url) {
         co_return r;
     }
     if (self->aborted) co_return result{asio::error::operation_aborted, "aborted", {}};
+    if (parsed.ep.tls && !self->ctx) {
+        try {
+            self->ctx = detail::make_client_context(self->opt.tls);
+        } catch (const std::exception& e) {
+            co_return result{asio::error::no_protocol_option, e.what(), {}};
+        }
+    }
     if (parsed.ep.tls)
         self->ws = std::make_unique<ws_impl<tls_ws>>(self->ex, *self->ctx);
     else

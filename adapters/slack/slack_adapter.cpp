@@ -172,6 +172,7 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
         pctx.command = cfg.command;
         pctx.commands_from_app_mention = cfg.commands_from_app_mention;
         auto& l = gate.limiter();
+        if (!cfg.client_rate_limits) return;
         // Budgets from protocols/slack.md §5.2/§6 (tiers per minute), with room for bursts.
         l.set_rule("m:apps.connections.open", {1.0 / 60, 5});
         l.set_rule("m:chat.postMessage", {5, 20});

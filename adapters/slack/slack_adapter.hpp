@@ -42,6 +42,9 @@ struct config {
     std::size_t max_frame_bytes = 1u << 20;                // larger frames are logged and skipped
     double post_per_channel_per_second = 1.0;              // chat.postMessage per channel
     double post_per_channel_burst = 3.0;
+    // Client-side token buckets per method (Slack's published tiers). Off only for an endpoint
+    // without Slack's limits, such as a load generator; 429s and Retry-After are obeyed either way.
+    bool client_rate_limits = true;
 };
 
 // "" when the config is usable, else a readable reason (tokens are never echoed).
