@@ -85,6 +85,9 @@ public:
 
 // What the bot hands an adapter: called once per inbound event; its awaitable completes only
 // after the event is durably committed (or rejected), and only then may the adapter ack it.
+// The bot takes the event in when the awaitable starts, before it first suspends: an adapter
+// that starts the sinks of one conversation in arrival order (co_spawn keeps that order) may
+// start the next before the previous one has committed, so both share a commit.
 using event_sink = std::function<boost::asio::awaitable<void>(chat_event)>;
 
 class platform {

@@ -146,6 +146,10 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
     bool replace_wanted = false;
     steady::time_point not_before{};
     asio::steady_timer wake;
+    // Events handed to the bot and not yet committed; past the bound, workers wait.
+    static constexpr std::size_t k_max_uncommitted = 1024;
+    std::size_t uncommitted = 0;
+    asio::steady_timer uncommitted_wake;
     bool dirty = false;
     int next_sock = 0;
     counters cnt;
@@ -168,7 +172,7 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
     impl(asio::any_io_executor e, config c)
         : ex(e), cfg(std::move(c)), http(e, http_opts(cfg, cfg.http_timeout)),
           http_fast(e, http_opts(cfg, cfg.user_lookup_timeout)), gate(e),
-          bo(cfg.backoff_initial, cfg.backoff_max), wake(e) {
+          bo(cfg.backoff_initial, cfg.backoff_max), wake(e), uncommitted_wake(e) {
         pctx.command = cfg.command;
         pctx.commands_from_app_mention = cfg.commands_from_app_mention;
         auto& l = gate.limiter();
@@ -488,26 +492,27 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
             ++cnt.acks;
     }
 
-    asio::awaitable<void> process(job& j) {
-        chat_event ev = std::move(*j.f.event);
-        co_await enrich(ev);
-        if (ev.time == sys_millis{})
-            ev.time = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    // Hands one event to the bot and acks it once the bot has committed it.
+    asio::awaitable<void> commit_and_ack(std::shared_ptr<sock> s, std::string envelope_id, chat_event ev) {
         bool committed = true;
         try {
             co_await sink(std::move(ev));
         } catch (const std::exception& e) {
             // Not acked: Slack redelivers, and the bot's store de-duplicates what did commit.
-            spdlog::error("slack: envelope {} not accepted by the bot ({}); leaving it unacked",
-                          j.f.envelope_id, e.what());
+            spdlog::error("slack: envelope {} not accepted by the bot ({}); leaving it unacked", envelope_id,
+                          e.what());
             committed = false;
         }
-        inflight.erase(j.f.envelope_id);
-        if (committed) co_await ack(j.s, j.f.envelope_id);
+        inflight.erase(envelope_id);
+        if (--uncommitted < k_max_uncommitted) uncommitted_wake.cancel();
+        if (committed) co_await ack(s, envelope_id);
     }
 
     // Events of one conversation (channel or thread) are handed over in order; different
-    // conversations proceed concurrently.
+    // conversations proceed concurrently. The next event of a conversation is handed over as
+    // soon as the bot has taken the previous one in, without waiting for its commit, so events
+    // that arrive together share one fsync (adapter.hpp, event_sink); each is still acked only
+    // after its own commit.
     asio::awaitable<void> worker(std::string key) {
         auto self = shared_from_this();
         for (;;) {
@@ -517,8 +522,24 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
                 queues.erase(it);
                 co_return;
             }
+            // The job stays at the front while it is enriched, so on_envelope starts no second
+            // worker for this conversation meanwhile.
             job j = std::move(it->second.front());
-            co_await process(j);
+            chat_event ev = std::move(*j.f.event);
+            co_await enrich(ev);
+            if (ev.time == sys_millis{})
+                ev.time = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+            while (uncommitted >= k_max_uncommitted && !stopped) {
+                uncommitted_wake.expires_at(steady::time_point::max());
+                co_await uncommitted_wake.async_wait(asio::as_tuple(asio::use_awaitable));
+            }
+            ++uncommitted;
+            asio::co_spawn(
+                ex,
+                [self, s = j.s, id = j.f.envelope_id, ev = std::move(ev)]() mutable -> asio::awaitable<void> {
+                    co_await self->commit_and_ack(std::move(s), std::move(id), std::move(ev));
+                },
+                asio::detached);
             it = queues.find(key);
             if (it != queues.end() && !it->second.empty()) it->second.pop_front();
         }
@@ -974,6 +995,7 @@ bool adapter::ready() const {
 
 void adapter::stop() {
     impl_->stopped = true;
+    impl_->uncommitted_wake.cancel();
     if (impl_->opening) impl_->opening->abort();
     for (auto& s : impl_->live) {
         s->retiring = true;
