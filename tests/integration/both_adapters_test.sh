@@ -24,7 +24,7 @@ mev() { # mev ID SENDER BODY [THREAD_ROOT]
                               "m.in_reply_to": {event_id: $root}}} end))}'
 }
 wait_since() {
-    for _ in $(seq 1 500); do
+    for _ in $(seq 1 1500); do
         mx_state "$T/state.json"
         jq -e --arg nb "$1" '.sync_sinces | index($nb)' "$T/state.json" > /dev/null && return 0
         sleep 0.02
@@ -56,7 +56,7 @@ mx_say '$m0' '!postmortem start Matrix side'
 wait_posts sroot '.thread_ts != "" and (.args.text | contains("Question 1 of 9"))' 1
 SA=$(thread_root "$T/sroot.posts" C0INC U0ALICE)
 [ -n "$SA" ] || fail "no Slack interview thread"
-for _ in $(seq 1 500); do [ "$(mx_count '.content.body | contains("Question 1 of 9")')" -ge 1 ] && break; sleep 0.02; done
+for _ in $(seq 1 1500); do [ "$(mx_count '.content.body | contains("Question 1 of 9")')" -ge 1 ] && break; sleep 0.02; done
 MA=$(jq -r --arg r "$ROOM" '.events[] | select(.room == $r and (.content.body | contains("your account"))) | .event_id' "$T/state.json")
 [ -n "$MA" ] || fail "no Matrix interview thread"
 
@@ -69,7 +69,7 @@ for i in "${!slack_answers[@]}"; do
 done
 IS_SUMMARY='.channel == "C0INC" and .thread_ts == "" and (.args.text | test("^Postmortem PM-[0-9]+: "))'
 wait_posts ssum "$IS_SUMMARY" 1
-for _ in $(seq 1 500); do [ "$(mx_count '.content.body | contains("here is the summary")')" -ge 1 ] && break; sleep 0.02; done
+for _ in $(seq 1 1500); do [ "$(mx_count '.content.body | contains("here is the summary")')" -ge 1 ] && break; sleep 0.02; done
 stop_bot
 dump final
 [ "$(posts_where "$T/final.posts" "$IS_SUMMARY")" = 1 ] || fail "the Slack summary was not posted exactly once"

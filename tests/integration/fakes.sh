@@ -26,14 +26,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_for FILE REGEX [tries of 20 ms]
+# wait_for FILE REGEX [tries of 20 ms]. The limits are generous: they only end a run that is
+# stuck; a slow machine (or a sanitizer build) must not fail them.
 wait_for() {
-    for _ in $(seq 1 "${3:-500}"); do grep -q -- "$2" "$1" 2> /dev/null && return 0; sleep 0.02; done
+    for _ in $(seq 1 "${3:-1500}"); do grep -q -- "$2" "$1" 2> /dev/null && return 0; sleep 0.02; done
     fail "timed out waiting for '$2' in $1"
 }
 # wait_n FILE FIXED-STRING N [tries]: until at least N lines hold the string
 wait_n() {
-    for _ in $(seq 1 "${4:-500}"); do
+    for _ in $(seq 1 "${4:-1500}"); do
         [ "$(grep -cF -- "$2" "$1" 2> /dev/null || true)" -ge "$3" ] && return 0
         sleep 0.02
     done
@@ -47,7 +48,7 @@ start_bot() {
     "${FAKED[@]}" "$BIN" --config "$T/debug.toml" --data-dir "$data" "$@" > "$T/$name.out" 2> "$T/$name.err" &
     bot_pid=$!
     BLOG="$T/$name.err"
-    wait_for "$BLOG" "admin HTTP listening" 1000
+    wait_for "$BLOG" "admin HTTP listening" 3000
 }
 kill9_bot() {
     kill -9 "$bot_pid"
@@ -85,14 +86,14 @@ fs() { echo "$*" >&4; } # a command to the fake
 # Sockets the bot has open now (the fake's "open N" / "close N" lines).
 sockets_open() { echo $(($(grep -c '^open ' "$FO" || true) - $(grep -c '^close ' "$FO" || true))); }
 wait_sockets() { # wait_sockets N: the bot has N sockets and said hello on the newest
-    for _ in $(seq 1 500); do [ "$(sockets_open)" = "$1" ] && return 0; sleep 0.02; done
+    for _ in $(seq 1 1500); do [ "$(sockets_open)" = "$1" ] && return 0; sleep 0.02; done
     fail "the bot never had $1 socket(s) open"
 }
 
 seq_no=0
 next_ts() { seq_no=$((seq_no + 1)); TS="$((NOW + 60 + seq_no)).000100"; }
 # acked ENVELOPE: the bot committed what the envelope carried and acked it.
-acked() { wait_for "$FO" "^ack $1\$" "${2:-500}"; }
+acked() { wait_for "$FO" "^ack $1\$" "${2:-1500}"; }
 # say ENV CHANNEL USER TEXT… — a message in a channel or DM, waited for until acked.
 say() {
     local env=$1 ch=$2 user=$3; shift 3
@@ -135,7 +136,7 @@ post_texts() { jq -r '[.args.text, (.args.blocks // [] | .. | objects | .text? |
 # dump is left in $T/TAG.posts
 wait_posts() {
     local i
-    for i in $(seq 1 100); do
+    for i in $(seq 1 300); do
         dump "$1.$i"
         mv "$T/$1.$i.posts" "$T/$1.posts"
         [ "$(posts_where "$T/$1.posts" "$2")" -ge "$3" ] && return 0

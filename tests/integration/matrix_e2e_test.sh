@@ -42,7 +42,7 @@ medit() {
 # wait_since TOKEN [N]: the bot asked (N times) for the batch after TOKEN, so it committed
 # everything before it
 wait_since() {
-    for _ in $(seq 1 500); do
+    for _ in $(seq 1 1500); do
         mx_state "$T/state.json"
         jq -e --arg nb "$1" --argjson n "${2:-1}" '[.sync_sinces[] | select(. == $nb)] | length >= $n' \
             "$T/state.json" > /dev/null && return 0
@@ -65,7 +65,7 @@ in_room() {
     jq --arg r "$1" "[.events[] | select(.room == \$r) | select($2)] | length" "$T/state.json"
 }
 wait_room() { # wait_room ROOM JQ-FILTER N
-    for _ in $(seq 1 500); do
+    for _ in $(seq 1 1500); do
         [ "$(in_room "$1" "$2")" -ge "$3" ] && return 0
         sleep 0.02
     done
@@ -90,7 +90,7 @@ restart() { # restart NAME: a new process on the same data dir, syncing again
     mx_state "$T/state.json"
     before=$(jq '.sync_sinces | length' "$T/state.json")
     start_bot "$1" "$D" --adapter matrix
-    for _ in $(seq 1 500); do
+    for _ in $(seq 1 1500); do
         mx_state "$T/state.json"
         [ "$(jq '.sync_sinces | length' "$T/state.json")" -gt "$before" ] && return 0
         sleep 0.02
@@ -239,7 +239,7 @@ pass "matrix: an encrypted room gets one plain notice"
 start_bot r6 "$D" --adapter matrix
 mx expire_token '{}' > /dev/null
 code=''
-for _ in $(seq 1 500); do
+for _ in $(seq 1 1500); do
     if ! kill -0 "$bot_pid" 2> /dev/null; then
         code=0
         wait "$bot_pid" || code=$?

@@ -261,13 +261,14 @@ wait_posts l2 "$IS_SUMMARY" 1
 ROW=$(jq -r "select($IS_SUMMARY) | .args.metadata.event_payload.row" "$T/l2.posts")
 [ -n "$ROW" ] && [ "$ROW" != null ] || fail "the summary post carries no outbox metadata"
 # The bot could not find out whether it landed, and did not post it again.
-wait_for "$BLOG" "cannot check whether row $ROW was posted" 1500
+wait_for "$BLOG" "cannot check whether row $ROW was posted" 3000
 kill9_bot
 # The next process starts while Slack still cannot answer the lookup: it must wait, not repost.
 start_bot l2 "$T/d4" --adapter slack
-wait_n "$BLOG" "cannot check whether row $ROW was posted" 2 1500
+wait_for "$BLOG" "cannot check whether row $ROW was posted" 3000
+wait_for "$BLOG" "outbox row $ROW for slack: an earlier attempt may have been posted and the check failed" 3000
 fs methoderror conversations.history -
-wait_for "$BLOG" "outbox row $ROW was already posted" 1500
+wait_for "$BLOG" "outbox row $ROW was already posted" 6000
 stop_bot
 dump lfinal
 n=$(posts_where "$T/lfinal.posts" ".args.metadata.event_payload.row == \"$ROW\"")
