@@ -99,7 +99,7 @@ P="$T/s1final.posts"
 expect_prompts "$P" "$A"
 expect_prompts "$P" "$B"
 jq -c "select($IS_SUMMARY)" "$P" > "$T/summary.json"
-post_texts "$T/summary.json" | sed 's/\xe2\x80\x8b//g; s/\xe2\x80\x8d//g' > "$T/summary.txt"
+post_texts "$T/summary.json" | LC_ALL=C sed 's/\xe2\x80\x8b//g; s/\xe2\x80\x8d//g' > "$T/summary.txt"
 
 # The merged timeline, in UTC: alice wrote Berlin time (UTC+1), bob New York time (UTC-5).
 grep '^• \*2026-' "$T/summary.txt" | sed 's/^• //; s/\*//g' > "$T/timeline"
@@ -128,8 +128,16 @@ expect_has "$T/summary.raw" "evil.example"
 for bad in '<!' '<http' '|click>' '<@U999' '<#C0OTHER' '<b>' '&lt;!' '@here' '@channel' '<@'; do
     expect_not "$T/summary.raw" "$bad"
 done
-! grep -qP '(^|[^\x{200B}])\*bold\*' "$T/summary.raw" || fail "user *bold* became formatting"
-! grep -qP '(^|[^\x{200B}])_it_' "$T/summary.raw" || fail "user _it_ became formatting"
+# A marker the renderer made inert has a zero-width space before it; none may be left active.
+# Only mrkdwn (and the top-level text) renders markers; plain_text shows them as they are.
+inert() {
+    jq -r '[.args.text, (.args.blocks // [] | .. | objects | select(.type? == "mrkdwn") | .text)] | .[]' "$1" |
+        LC_ALL=C sed 's/\xe2\x80\x8b[*_~`]//g'
+}
+inert "$T/summary.json" > "$T/summary.active"
+expect_not "$T/summary.active" '*bold*'
+expect_not "$T/summary.active" '_it_'
+expect_not "$T/summary.active" '~st~'
 jq -e '[.args.blocks[] | .. | objects | select(.type == "mrkdwn") | .verbatim == true] | all' "$T/summary.json" > /dev/null ||
     fail "a mrkdwn text object holding user text is not verbatim"
 pass "slack: hostile text stays inert in the summary"
@@ -156,7 +164,8 @@ fs user U0ALICE alice Europe/Berlin
 fs user U0BOB bob America/New_York
 start_bot run2 "$T/d2" --adapter slack
 wait_sockets 1
-slash S2 "$C" U0ALICE 'start Cache outage <@U0BOB|bob> --dm'
+# A title is user text too, echoed in the announcement, the DMs and the summary.
+slash S2 "$C" U0ALICE 'start Cache <!here> outage *now* <https://evil.example|x> <@U0BOB|bob> --dm'
 wait_posts dm1 '(.channel == "D0ALICE" or .channel == "D0BOB") and (.args.text | contains("Question 1 of 9"))' 2
 say da1 D0ALICE U0ALICE 'A page from the cache cluster'
 say db1 D0BOB U0BOB 'A message in #ops about the cache'
@@ -178,6 +187,13 @@ jq -c "select($IS_SUMMARY)" "$P" | post_texts /dev/stdin > "$T/dm-summary.txt"
 expect_has "$T/dm-summary.txt" "A page from the cache cluster"
 expect_has "$T/dm-summary.txt" "flushed the cache on node-4"
 expect_has "$T/dm-summary.txt" "saw the hit ratio drop"
+jq -r '[.args.text, (.args.blocks // [] | .. | strings)] | .[]' "$P" > "$T/dm.raw"
+expect_has "$T/dm.raw" "outage"
+for bad in '<!' '@here' '<http' '|x>'; do
+    expect_not "$T/dm.raw" "$bad"
+done
+inert "$P" > "$T/dm.active"
+expect_not "$T/dm.active" '*now*'
 stop_bot
 stop_slack
 pass "slack: --dm interviews in direct messages"
