@@ -17,9 +17,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <sys/socket.h>
 
 #include "adapters/net/redact.hpp"
 #include "adapters/net/tls_detail.hpp"
@@ -143,12 +145,18 @@ struct http_client::impl {
     std::shared_ptr<ssl::context> ctx;
     std::map<std::string, std::vector<std::unique_ptr<connection>>> idle;
 
+    // A pooled connection, skipping those the server has closed (or sent something on) while
+    // idle: a readable socket with no request outstanding is not usable.
     std::unique_ptr<connection> take_idle(const std::string& key) {
         auto it = idle.find(key);
-        if (it == idle.end() || it->second.empty()) return nullptr;
-        auto c = std::move(it->second.back());
-        it->second.pop_back();
-        return c;
+        while (it != idle.end() && !it->second.empty()) {
+            auto c = std::move(it->second.back());
+            it->second.pop_back();
+            char b;
+            auto n = ::recv(c->lowest().socket().native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return c;
+        }
+        return nullptr;
     }
 
     void give_back(std::unique_ptr<connection> c) {
@@ -255,6 +263,10 @@ asio::awaitable<http_result> http_client::request(http_request req) {
                                    ? (ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host)
                                    : ep.authority());
     msg.set(http::field::user_agent, self->opt.user_agent);
+    const auto verb = msg.method();
+    const bool idempotent = req.idempotent || verb == http::verb::get || verb == http::verb::head ||
+                            verb == http::verb::put || verb == http::verb::delete_ ||
+                            verb == http::verb::options;
     for (const auto& [k, v] : req.headers)
         msg.set(k, v);
     if (!req.content_type.empty()) msg.set(http::field::content_type, req.content_type);
@@ -286,8 +298,9 @@ asio::awaitable<http_result> http_client::request(http_request req) {
             co_return r;
         }
         // A pooled connection the server had already closed fails at once without a byte of
-        // response: the server never saw the request, so one retry on a fresh connection.
-        bool stale = reused && !x.got_bytes &&
+        // response: one retry on a fresh connection. Only when the request never went out or is
+        // safe to repeat: a server may also act on a request and close without answering.
+        bool stale = reused && !x.got_bytes && (!x.sent || idempotent) &&
                      (x.ec == http::error::end_of_stream || x.ec == asio::error::eof ||
                       x.ec == asio::error::connection_reset || x.ec == asio::error::broken_pipe);
         if (stale) continue;

@@ -31,6 +31,11 @@ struct http_request {
     // Write + read deadline of this exchange; zero: the client's request_timeout. A long poll
     // (Matrix /sync holds the request up to 30 s) sets one above the server's hold time.
     std::chrono::milliseconds timeout{0};
+    // Safe to send twice (GET, HEAD, PUT, DELETE and OPTIONS always are). Only such a request is
+    // sent again by itself when a kept-alive connection fails after the request was written:
+    // the server may have acted on it before closing (a lost response), and a second POST of a
+    // message would post it twice.
+    bool idempotent = false;
 };
 
 struct http_response {

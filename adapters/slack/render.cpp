@@ -35,6 +35,18 @@ bool special_word_after(std::string_view s, std::size_t at) {
     return false;
 }
 
+// "@here", "@channel" and "@everyone" made inert with a zero-width joiner. Also for plain_text
+// objects: whether those can ever ping is unconfirmed (protocols/slack.md §7.2).
+std::string defuse_specials(std::string_view in) {
+    std::string out;
+    out.reserve(in.size() + 8);
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        out += in[i];
+        if (in[i] == '@' && special_word_after(in, i + 1)) out += zwj;
+    }
+    return out;
+}
+
 json::object text_obj(std::string_view type, std::string text, bool verbatim) {
     json::object o;
     o["type"] = type;
@@ -209,7 +221,7 @@ std::vector<rendered_part> render(const rich::message& m, const std::vector<std:
     for (const auto& b : m.blocks) {
         switch (b.k) {
         case rich::block::kind::heading: {
-            std::string text = escape_plain(rich::plain(b.text));
+            std::string text = defuse_specials(escape_plain(rich::plain(b.text)));
             if (text.empty()) break;
             if (text.size() <= lim.header_chars) {
                 json::object h;

@@ -225,6 +225,9 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
         req.headers.emplace_back("Authorization", "Bearer " + (app_token ? cfg.app_token : cfg.bot_token));
         req.content_type = is_json ? "application/json; charset=utf-8" : "application/x-www-form-urlencoded";
         req.body = std::move(body);
+        // Everything but a post is safe to send again on a fresh connection.
+        req.idempotent = method != "chat.postMessage" && method != "chat.postEphemeral" &&
+                         method != "files.completeUploadExternal";
         net::http_client& client = fast ? http_fast : http;
         auto r = co_await client.request(std::move(req));
         api_reply out;
@@ -982,10 +985,13 @@ asio::awaitable<std::optional<send_result>> adapter::find_sent(const outbound& m
         self->ambiguous.erase(msg.outbox_id);
         co_return r.second;
     }
-    if (r.first == impl::lookup_state::not_found)
+    if (r.first == impl::lookup_state::not_found) {
         self->ambiguous.erase(msg.outbox_id);
-    else
+    } else {
+        // Still unknown (also right after a restart): send() must look again before posting.
+        if (msg.to != outbound::target::private_to) self->ambiguous.insert(msg.outbox_id);
         spdlog::warn("slack: cannot check whether row {} was posted: {}", msg.outbox_id, r.second.error);
+    }
     co_return std::nullopt;
 }
 

@@ -149,7 +149,8 @@ struct fake_matrix::impl : std::enable_shared_from_this<impl> {
         }
         bool drop_after = false;
         for (auto it = injections.begin(); it != injections.end(); ++it) {
-            if (it->method == method && path.find(it->path_contains) != std::string::npos) {
+            if (it->method == method && path.find(it->path_contains) != std::string::npos &&
+                req.body().find(it->body_contains) != std::string::npos) {
                 auto inj = *it;
                 if (--it->count <= 0) injections.erase(it);
                 if (inj.process_then_drop) {
@@ -279,6 +280,7 @@ struct fake_matrix::impl : std::enable_shared_from_this<impl> {
             injected i;
             i.method = str("method");
             i.path_contains = str("path_contains");
+            i.body_contains = str("body_contains");
             if (auto* v = o.if_contains("count"); v && v->is_int64())
                 i.count = static_cast<int>(v->as_int64());
             if (auto* v = o.if_contains("status"); v && v->is_int64())
@@ -290,6 +292,10 @@ struct fake_matrix::impl : std::enable_shared_from_this<impl> {
                 for (auto& [k, hv] : v->as_object())
                     if (hv.is_string()) i.headers.emplace_back(std::string(k), std::string(hv.as_string()));
             f.inject(std::move(i));
+            return ok({});
+        }
+        if (method == "POST" && path == "/_fake/clear_injections") {
+            f.clear_injections();
             return ok({});
         }
         if (method == "POST" && path == "/_fake/expire_token") {
@@ -437,6 +443,10 @@ void fake_matrix::set_messages(const std::string& room, const std::string& from,
 
 void fake_matrix::inject(injected i) {
     impl_->injections.push_back(std::move(i));
+}
+
+void fake_matrix::clear_injections() {
+    impl_->injections.clear();
 }
 
 void fake_matrix::expire_token() {

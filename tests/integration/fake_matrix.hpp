@@ -12,7 +12,9 @@
 //   POST /_fake/invite {room, inviter, is_direct}
 //   POST /_fake/messages {room, from, chunk, end}
 //   POST /_fake/names {"@user:server": "Name", …}
-//   POST /_fake/inject {method, path_contains, count, status, body, headers, process_then_drop}
+//   POST /_fake/inject {method, path_contains, body_contains, count, status, body, headers,
+//                       process_then_drop}
+//   POST /_fake/clear_injections        forget the injections not used up yet
 //   POST /_fake/expire_token
 //   GET  /_fake/state                   events, send_txns, joins, created_rooms, sync_sinces, …
 #pragma once
@@ -51,6 +53,7 @@ public:
     struct injected {
         std::string method;        // "PUT", "GET", …
         std::string path_contains; // matched against the decoded path
+        std::string body_contains; // and, when set, against the request body
         int count = 1;
         int status = 429;
         std::string body =
@@ -90,6 +93,7 @@ public:
     std::chrono::milliseconds hold{30}; // how long /sync waits when nothing is queued
 
     void inject(injected i);
+    void clear_injections();
     void expire_token(); // every authenticated request: 401 M_UNKNOWN_TOKEN, soft_logout false
 
     // ---- recordings ----

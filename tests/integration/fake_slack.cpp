@@ -517,4 +517,25 @@ json::object make_message_envelope(const std::string& envelope_id, const std::st
     return env;
 }
 
+json::object make_edit_envelope(const std::string& envelope_id, const std::string& event_id,
+                                const std::string& channel, const std::string& user,
+                                const std::string& orig_ts, const std::string& text, const std::string& ts,
+                                const std::string& thread_ts) {
+    json::object msg;
+    msg["type"] = "message";
+    msg["user"] = user;
+    msg["text"] = text;
+    msg["ts"] = orig_ts;
+    if (!thread_ts.empty()) msg["thread_ts"] = thread_ts;
+    msg["edited"] = json::object{{"user", user}, {"ts", ts}};
+    auto env = make_message_envelope(envelope_id, event_id, channel, user, text, ts);
+    auto& ev = env["payload"].as_object()["event"].as_object();
+    ev.erase("user");
+    ev.erase("text");
+    ev["subtype"] = "message_changed";
+    ev["hidden"] = true;
+    ev["message"] = std::move(msg);
+    return env;
+}
+
 } // namespace pm::test

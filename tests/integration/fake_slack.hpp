@@ -105,5 +105,11 @@ boost::json::object make_message_envelope(const std::string& envelope_id, const 
                                           const std::string& channel, const std::string& user,
                                           const std::string& text, const std::string& ts,
                                           const std::string& thread_ts = "");
+// A `message_changed` event: the message `orig_ts` (in `thread_ts`'s thread when given) now reads
+// `text`; the edit itself happened at `ts`.
+boost::json::object make_edit_envelope(const std::string& envelope_id, const std::string& event_id,
+                                       const std::string& channel, const std::string& user,
+                                       const std::string& orig_ts, const std::string& text,
+                                       const std::string& ts, const std::string& thread_ts = "");
 
 } // namespace pm::test

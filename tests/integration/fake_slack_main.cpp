@@ -4,12 +4,19 @@
 // "post C… ts"), and reads commands on stdin, one per line:
 //   envelope <json>                                  send a raw frame to the newest socket
 //   message <envelope_id> <event_id> <channel> <user> <ts> <text…>
+//   reply <envelope_id> <event_id> <channel> <thread_ts> <user> <ts> <text…>   a thread reply
+//   edit <envelope_id> <event_id> <channel> <thread_ts|-> <user> <orig_ts> <ts> <text…>
+//                                                    message_changed: <orig_ts> now reads <text…>
 //   slash <envelope_id> <channel> <user> <text…>     a /postmortem slash command
 //   disconnect <reason> | drop | freeze              socket events
 //   ratelimit <n> [seconds] | losepost <n>           next n posts get 429 / lose their response
 //   autherror <error|-> | channelerror <channel> <error>
+//   methoderror <method> <error|->                   calls of <method> answer that error ('-' ends it)
 //   user <id> <name> <tz>                            for users.info
 //   messages | acks                                  print what was recorded (JSON lines)
+//   posts <tag>      every post with its ts, between "begin <tag>" and "end <tag>", one a line:
+//                    posted {"channel","ts","thread_ts","user","ephemeral","args"}
+//   calls <tag>      every Web API call, the same way: call <method> <args>
 //   quit
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -22,6 +29,8 @@
 #include <boost/json.hpp>
 
 #include <iostream>
+#include <map>
+#include <optional>
 #include <sstream>
 #include <unistd.h>
 
@@ -40,6 +49,8 @@ std::string rest(std::istringstream& in) {
     return r;
 }
 
+std::map<std::string, std::string> method_errors; // methoderror: method → Slack error string
+
 void command(fake_slack& f, const std::string& line, asio::io_context& ioc) {
     std::istringstream in(line);
     std::string cmd;
@@ -50,6 +61,15 @@ void command(fake_slack& f, const std::string& line, asio::io_context& ioc) {
         std::string env, ev, ch, user, ts;
         in >> env >> ev >> ch >> user >> ts;
         f.send_envelope(pm::test::make_message_envelope(env, ev, ch, user, rest(in), ts));
+    } else if (cmd == "reply") {
+        std::string env, ev, ch, thread, user, ts;
+        in >> env >> ev >> ch >> thread >> user >> ts;
+        f.send_envelope(pm::test::make_message_envelope(env, ev, ch, user, rest(in), ts, thread));
+    } else if (cmd == "edit") {
+        std::string env, ev, ch, thread, user, orig, ts;
+        in >> env >> ev >> ch >> thread >> user >> orig >> ts;
+        f.send_envelope(
+            pm::test::make_edit_envelope(env, ev, ch, user, orig, rest(in), ts, thread == "-" ? "" : thread));
     } else if (cmd == "slash") {
         std::string env, ch, user;
         in >> env >> ch >> user;
@@ -83,6 +103,13 @@ void command(fake_slack& f, const std::string& line, asio::io_context& ioc) {
         std::string ch, e;
         in >> ch >> e;
         f.channel_errors[ch] = e;
+    } else if (cmd == "methoderror") {
+        std::string m, e;
+        in >> m >> e;
+        if (e == "-" || e.empty())
+            method_errors.erase(m);
+        else
+            method_errors[m] = e;
     } else if (cmd == "user") {
         std::string id, name, tz;
         in >> id >> name >> tz;
@@ -91,6 +118,22 @@ void command(fake_slack& f, const std::string& line, asio::io_context& ioc) {
         for (const auto& m : f.messages)
             std::cout << "message " << json::serialize(m.args) << "\n";
         std::cout << "end" << std::endl;
+    } else if (cmd == "posts" || cmd == "calls") {
+        std::string tag;
+        in >> tag;
+        std::cout << "begin " << tag << "\n";
+        if (cmd == "posts") {
+            for (const auto& m : f.messages) {
+                json::object o{{"channel", m.channel},     {"ts", m.ts},
+                               {"thread_ts", m.thread_ts}, {"user", m.user},
+                               {"ephemeral", m.ephemeral}, {"args", m.args}};
+                std::cout << "posted " << json::serialize(o) << "\n";
+            }
+        } else {
+            for (const auto& c : f.calls)
+                std::cout << "call " << c.method << " " << json::serialize(c.args) << "\n";
+        }
+        std::cout << "end " << tag << std::endl;
     } else if (cmd == "acks") {
         std::cout << "acks";
         for (const auto& a : f.acks)
@@ -122,6 +165,13 @@ int main(int argc, char** argv) {
     asio::io_context ioc;
     fake_slack f(ioc.get_executor(), opt);
     f.on_log = [](const std::string& line) { std::cout << line << std::endl; };
+    f.hook = [](const fake_slack::call& c) -> std::optional<fake_slack::injected> {
+        auto it = method_errors.find(c.method);
+        if (it == method_errors.end()) return std::nullopt;
+        fake_slack::injected r;
+        r.body = json::serialize(json::object{{"ok", false}, {"error", it->second}});
+        return r;
+    };
     std::cout << "port " << f.port() << "\napi_url " << f.api_url() << std::endl;
 
     asio::co_spawn(

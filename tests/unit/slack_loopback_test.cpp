@@ -396,6 +396,37 @@ TEST_CASE("slack: a post whose response is lost is unknown, then found by its me
     });
 }
 
+TEST_CASE("slack: a response lost on a kept-alive connection is unknown; a failed lookup never reposts") {
+    harness h;
+    run_test(h.ioc, [&]() -> asio::awaitable<void> {
+        slack::adapter a(h.ioc.get_executor(), h.cfg());
+        CHECK((co_await a.send(post_to("C0INC", 1, "first"))).st == send_result::status::sent);
+        // The connection of the first post is reused; the server stores the post, then closes.
+        h.fake.drop_next_post_responses = 1;
+        auto o = post_to("C0INC", 2, "second");
+        CHECK((co_await a.send(o)).st == send_result::status::unknown);
+        CHECK(h.fake.messages.size() == 2);
+
+        // After a restart, while Slack cannot answer the lookup: not found, and not posted again.
+        bool history_fails = true;
+        h.fake.hook = [&](const fake_slack::call& c) -> std::optional<fake_slack::injected> {
+            if (!history_fails || c.method != "conversations.history") return std::nullopt;
+            fake_slack::injected i;
+            i.body = R"({"ok":false,"error":"internal_error"})";
+            return i;
+        };
+        slack::adapter fresh(h.ioc.get_executor(), h.cfg());
+        CHECK_FALSE(co_await fresh.find_sent(o));
+        CHECK((co_await fresh.send(o)).st == send_result::status::unknown);
+        CHECK(h.fake.messages.size() == 2);
+        history_fails = false;
+        auto r = co_await fresh.send(o);
+        CHECK(r.st == send_result::status::sent);
+        CHECK(r.ref == h.fake.messages[1].ts);
+        CHECK(h.fake.messages.size() == 2);
+    });
+}
+
 TEST_CASE("slack: targets: DM via conversations.open, ephemeral, thread root with notify, split messages") {
     harness h;
     run_test(h.ioc, [&]() -> asio::awaitable<void> {

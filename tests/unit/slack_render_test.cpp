@@ -92,6 +92,18 @@ TEST_CASE("slack: hostile user text cannot mention, link or format (golden)") {
     CHECK(all.find(" *bold*") == std::string::npos);
 }
 
+TEST_CASE("slack: a short heading, rendered as a plain_text header, cannot carry @here either") {
+    rich::message m;
+    m.blocks.push_back(rich::heading("Cache @here @channel @Everyone outage"));
+    std::string all;
+    collect(as_json(render(m)), all);
+    CHECK(all.find("header\n") != std::string::npos);
+    CHECK(all.find("@here") == std::string::npos);
+    CHECK(all.find("@channel") == std::string::npos);
+    CHECK(all.find("@Everyone") == std::string::npos);
+    CHECK(all.find("outage") != std::string::npos);
+}
+
 TEST_CASE("slack: long text splits in order within the limits, nothing dropped") {
     rich::message m;
     m.fallback = "Summary";
