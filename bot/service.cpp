@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <unordered_set>
 
 #include "conversations/events.hpp"
 #include "conversations/summary.hpp"
@@ -50,6 +51,9 @@ struct service::drainer {
     bool woken = false;
     bool idle = false;
     adapters::platform& plat;
+    // Rows this process marked 'sending' ahead of their post and has not tried yet: their state
+    // says nothing about an earlier attempt, so they need no lookup and no second mark.
+    std::unordered_set<std::int64_t> premarked;
     std::vector<std::shared_ptr<asio::steady_timer>> idle_waiters;
 
     void notify() {
@@ -340,12 +344,41 @@ asio::awaitable<void> service::drain_loop(drainer& d) {
             continue;
         }
         d.woken = false;
+        // One durable 'sending' mark for every row due now, so that after a crash a row is
+        // looked up rather than posted twice: the rows share one commit (and the fsync of the
+        // inputs committed with them) instead of one each.
+        {
+            commit_request mark;
+            mark.now_ms = now_ms();
+            for (const auto& row : rows)
+                if (row.st == outbox_row::state::pending && row.not_before_ms <= mark.now_ms &&
+                    row.attempts < 20 && !d.premarked.contains(row.id))
+                    mark.outbox_sending.push_back(row.id);
+            if (!mark.outbox_sending.empty()) {
+                const auto ids = mark.outbox_sending;
+                bool marked = true;
+                try {
+                    co_await commit_grouped(std::move(mark));
+                } catch (const std::exception& e) {
+                    spdlog::error("{} outbox rows for {}: cannot record the attempt: {}", ids.size(), name,
+                                  e.what());
+                    marked = false;
+                }
+                if (!marked) {
+                    asio::steady_timer t(io_, 1s);
+                    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+                    continue;
+                }
+                d.premarked.insert(ids.begin(), ids.end());
+            }
+        }
         for (auto& row : rows) {
             // Rows go out in order: a row waiting for a rate limit holds back the ones after it.
             if (auto wait = row.not_before_ms - now_ms(); wait > 0) {
                 asio::steady_timer t(io_, std::chrono::milliseconds{wait});
                 co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
             }
+            const bool premarked = d.premarked.erase(row.id) > 0;
             bool ok = true;
             std::string why;
             auto o = to_outbound(row, ok, why);
@@ -355,7 +388,7 @@ asio::awaitable<void> service::drain_loop(drainer& d) {
                 metrics_.add("postmortem_send_failures_total", label);
                 continue;
             }
-            if (row.st == outbox_row::state::sending) {
+            if (row.st == outbox_row::state::sending && !premarked) {
                 // The last attempt's outcome is unknown (a crash or a lost response): look first.
                 auto found = co_await d.plat.find_sent(o);
                 if (found && found->st == adapters::send_result::status::sent) {
@@ -370,17 +403,19 @@ asio::awaitable<void> service::drain_loop(drainer& d) {
                 spdlog::error("outbox row {} for {}: gave up after 20 attempts", row.id, name);
                 continue;
             }
-            // 'sending' is durable before the post, so that after a crash the row is looked up
-            // rather than posted twice; it shares the fsync of inputs committed at that moment.
-            bool marked = true;
-            try {
-                commit_request mark;
-                mark.now_ms = now_ms();
-                mark.outbox_sending = row.id;
-                co_await commit_grouped(std::move(mark));
-            } catch (const std::exception& e) {
-                spdlog::error("outbox row {} for {}: cannot record the attempt: {}", row.id, name, e.what());
-                marked = false;
+            // A row not marked above (its last attempt's outcome was unknown): mark this attempt.
+            bool marked = premarked;
+            if (!marked) {
+                try {
+                    commit_request mark;
+                    mark.now_ms = now_ms();
+                    mark.outbox_sending.push_back(row.id);
+                    co_await commit_grouped(std::move(mark));
+                    marked = true;
+                } catch (const std::exception& e) {
+                    spdlog::error("outbox row {} for {}: cannot record the attempt: {}", row.id, name,
+                                  e.what());
+                }
             }
             if (!marked) {
                 asio::steady_timer t(io_, 1s);

@@ -277,8 +277,8 @@ void store::commit(const std::vector<const commit_request*>& batch) {
             done.step();
             done.reset();
         }
-        if (r->outbox_sending) {
-            sending.bind(1, *r->outbox_sending);
+        for (const auto id : r->outbox_sending) {
+            sending.bind(1, id);
             sending.step();
             sending.reset();
         }

@@ -41,8 +41,8 @@ struct commit_request {
     std::optional<std::int64_t> timer_done;
     std::int64_t now_ms = 0;
     std::string correlation; // names the cause in logs when there is no inbox event (timers)
-    // Marks this outbox row 'sending' (one more attempt), durably, before it is posted.
-    std::optional<std::int64_t> outbox_sending;
+    // Marks these outbox rows 'sending' (one more attempt each), durably, before they are posted.
+    std::vector<std::int64_t> outbox_sending;
 };
 
 class store {
