@@ -4,7 +4,7 @@
 set -eu
 packages="build-essential cmake ninja-build pkg-config ccache ca-certificates openssl tzdata faketime
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libspdlog-dev doctest-dev
-  libsqlite3-dev libhowardhinnant-date-dev libtomlplusplus-dev sqlite3 systemd"
+  libsqlite3-dev libhowardhinnant-date-dev libtomlplusplus-dev sqlite3 systemd curl jq"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
