@@ -22,8 +22,13 @@ while [ $# -gt 0 ]; do
 done
 OUT=${BENCH_OUT:-$(mktemp -d /tmp/pm-bench.XXXXXX)}
 mkdir -p "$OUT"
-command -v jq >/dev/null || { echo "bench: jq is needed (apt-get install jq)" >&2; exit 1; }
-command -v node >/dev/null || { echo "bench: node (18 or later) is needed for the Bolt app" >&2; exit 1; }
+# What the build and the table need (jq among them), and Node for the Bolt app (Debian's is 18).
+"$ROOT/scripts/install-deps.sh"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    as_root=""
+    [ "$(id -u)" = 0 ] || as_root="sudo"
+    DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
 
 # ---- build and install ---------------------------------------------------------------------
 if [ ! -f "$BUILD/build.ninja" ] && [ ! -f "$BUILD/Makefile" ]; then
