@@ -125,7 +125,8 @@ std::optional<std::chrono::milliseconds> http_response::retry_after() const {
     try {
         std::size_t pos = 0;
         double secs = std::stod(*v, &pos);
-        if (pos == 0 || secs < 0 || secs > 24 * 3600) return std::nullopt;
+        // Written so that NaN ("nan" parses) is refused too: it compares false both ways.
+        if (pos == 0 || !(secs >= 0 && secs <= 24 * 3600)) return std::nullopt;
         return std::chrono::milliseconds(static_cast<long long>(secs * 1000));
     } catch (const std::exception&) {
     }
