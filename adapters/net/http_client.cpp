@@ -133,8 +133,12 @@ std::optional<std::chrono::milliseconds> http_response::retry_after() const {
     // Not delta-seconds: an HTTP date (Matrix servers may send either form).
     auto when = parse_http_date(*v);
     if (!when) return std::nullopt;
-    auto d = std::chrono::duration_cast<std::chrono::milliseconds>(*when - std::chrono::system_clock::now());
-    if (d > std::chrono::hours(24)) return std::nullopt;
+    // In milliseconds before subtracting: a date centuries away overflows the clock's nanoseconds.
+    const auto now =
+        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    if (*when > now + std::chrono::hours(24)) return std::nullopt;
+    if (*when <= now) return std::chrono::milliseconds(0);
+    auto d = std::chrono::duration_cast<std::chrono::milliseconds>(*when - now);
     return std::max(d, std::chrono::milliseconds(0));
 }
 

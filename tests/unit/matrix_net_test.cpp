@@ -20,4 +20,6 @@ TEST_CASE("matrix: Retry-After as seconds or as an HTTP date") {
     CHECK_FALSE(r.retry_after());
     r.headers = {{"Retry-After", "inf"}};
     CHECK_FALSE(r.retry_after());
+    r.headers = {{"Retry-After", "Wed, 21 Oct 1013 07:28:00 GMT"}}; // a fuzz_url regression input
+    CHECK(r.retry_after() == std::optional<std::chrono::milliseconds>(0ms));
 }
