@@ -111,7 +111,7 @@ adapters::cursor_store& service::cursors() {
 
 void service::start(std::function<void(const std::string&, const std::string&)> on_end) {
     for (auto& [name, d] : drainers_)
-        asio::co_spawn(io_, drain_loop(*d), [name](std::exception_ptr e) {
+        asio::co_spawn(io_, drain_loop(*d), [name = name](std::exception_ptr e) {
             if (!e) return;
             try {
                 std::rethrow_exception(e);
@@ -134,7 +134,7 @@ void service::start(std::function<void(const std::string&, const std::string&)> 
             [this, plat]() {
                 return plat->run([this](adapters::chat_event ev) { return handle(std::move(ev)); });
             },
-            [name, on_end](std::exception_ptr e) {
+            [name = name, on_end](std::exception_ptr e) {
                 std::string error;
                 if (e) {
                     try {
@@ -216,8 +216,8 @@ struct service::pending_commit {
 
 // By value: GCC 12 can destroy a temporary argument of a co_await expression too early.
 asio::awaitable<void> service::commit_grouped(commit_request r) {
-    auto p = std::make_shared<pending_commit>(std::move(r),
-                                              asio::steady_timer(io_, asio::steady_timer::time_point::max()));
+    auto p = std::make_shared<pending_commit>(
+        pending_commit{std::move(r), asio::steady_timer(io_, asio::steady_timer::time_point::max())});
     batch_.push_back(p);
     if (!flush_posted_) {
         // Runs after the handlers that are ready now, so events already read join this batch.

@@ -127,15 +127,20 @@ std::optional<std::chrono::milliseconds> http_response::retry_after() const {
     try {
         std::size_t pos = 0;
         double secs = std::stod(*v, &pos);
-        if (pos == 0 || secs < 0 || secs > 24 * 3600) return std::nullopt;
+        // Written so that NaN ("nan" parses) is refused too: it compares false both ways.
+        if (pos == 0 || !(secs >= 0 && secs <= 24 * 3600)) return std::nullopt;
         return std::chrono::milliseconds(static_cast<long long>(secs * 1000));
     } catch (const std::exception&) {
     }
     // Not delta-seconds: an HTTP date (Matrix servers may send either form).
     auto when = parse_http_date(*v);
     if (!when) return std::nullopt;
-    auto d = std::chrono::duration_cast<std::chrono::milliseconds>(*when - std::chrono::system_clock::now());
-    if (d > std::chrono::hours(24)) return std::nullopt;
+    // In milliseconds before subtracting: a date centuries away overflows the clock's nanoseconds.
+    const auto now =
+        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    if (*when > now + std::chrono::hours(24)) return std::nullopt;
+    if (*when <= now) return std::chrono::milliseconds(0);
+    auto d = std::chrono::duration_cast<std::chrono::milliseconds>(*when - now);
     return std::max(d, std::chrono::milliseconds(0));
 }
 

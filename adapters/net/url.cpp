@@ -71,6 +71,12 @@ endpoint_result parse_endpoint(std::string_view url) {
         return r;
     }
     ep.target = std::string(u->encoded_path());
+    // Boost.URL 1.81 accepts "ws://[::1]:9a000/x" as port "9" and path "a000/x"; such a path
+    // would make a broken request line.
+    if (!ep.target.empty() && ep.target.front() != '/') {
+        r.error = "invalid port or path";
+        return r;
+    }
     if (ep.target.empty()) ep.target = "/";
     if (u->has_query()) ep.target += "?" + std::string(u->encoded_query());
     return r;

@@ -34,7 +34,9 @@ std::optional<std::int64_t> integer(const json::object& o, std::string_view key)
     if (it == o.end()) return std::nullopt;
     if (it->value().is_int64()) return it->value().get_int64();
     if (it->value().is_uint64()) return static_cast<std::int64_t>(it->value().get_uint64());
-    if (it->value().is_double()) return static_cast<std::int64_t>(it->value().get_double());
+    // Only a double that fits: converting 1e300 (or NaN) to an integer is undefined.
+    if (it->value().is_double() && it->value().get_double() > -9.0e18 && it->value().get_double() < 9.0e18)
+        return static_cast<std::int64_t>(it->value().get_double());
     return std::nullopt;
 }
 

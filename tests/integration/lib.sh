@@ -4,7 +4,20 @@ set -euo pipefail
 BIN=${1:?path to postmortem-bot}
 SRC=${2:?source dir}
 T=$(mktemp -d /tmp/pm-e2e.XXXXXX)
-trap '[ -n "${PM_KEEP:-}" ] || rm -rf "$T"' EXIT
+# A sanitizer report in any file the test wrote fails it, also from runs whose exit code the test
+# does not look at (killed or background runs).
+finish() {
+    local rc=$? hit
+    hit=$(grep -rlE "WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer|: runtime error: " "$T" 2>/dev/null || true)
+    if [ -n "$hit" ]; then
+        echo "FAIL: sanitizer report in:" $hit
+        cat $hit | grep -A30 -E "Sanitizer|runtime error" | head -80 || true
+        rc=1
+    fi
+    [ -n "${PM_KEEP:-}" ] || rm -rf "$T"
+    exit $rc
+}
+trap finish EXIT
 # A fixed wall clock so times read the same on every machine; it still ticks.
 export POSTMORTEM_ADMIN_LISTEN=127.0.0.1:0
 FAKE=${PM_FAKETIME:-2026-11-20 15:00:00}

@@ -16,4 +16,10 @@ TEST_CASE("matrix: Retry-After as seconds or as an HTTP date") {
     CHECK_FALSE(r.retry_after());
     r.headers = {{"Retry-After", "soon"}};
     CHECK_FALSE(r.retry_after());
+    r.headers = {{"Retry-After", "nan"}}; // std::stod reads it (a fuzz_url regression input)
+    CHECK_FALSE(r.retry_after());
+    r.headers = {{"Retry-After", "inf"}};
+    CHECK_FALSE(r.retry_after());
+    r.headers = {{"Retry-After", "Wed, 21 Oct 1013 07:28:00 GMT"}}; // a fuzz_url regression input
+    CHECK(r.retry_after() == std::optional<std::chrono::milliseconds>(0ms));
 }

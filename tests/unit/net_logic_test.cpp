@@ -98,6 +98,7 @@ TEST_CASE("net: URLs: plain http/ws only for loopback hosts") {
     CHECK_FALSE(parse_endpoint("ws://10.0.0.1/"));
     CHECK_FALSE(parse_endpoint("ftp://127.0.0.1/"));
     CHECK_FALSE(parse_endpoint("wss:{"));
+    CHECK_FALSE(parse_endpoint("ws://[::1]:9a000/socket")); // a fuzz_url regression input
     CHECK_FALSE(parse_endpoint(""));
     CHECK(join_url("https://slack.com/api", "auth.test") == "https://slack.com/api/auth.test");
     CHECK(join_url("https://slack.com/api/", "/auth.test") == "https://slack.com/api/auth.test");

@@ -1,4 +1,12 @@
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include <doctest/doctest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "adapters/shell/shell.hpp"
 
@@ -51,4 +59,44 @@ TEST_CASE("shell: printing with the place and indented continuation lines") {
                         ""};
     CHECK(shell::print("#incident thread alice", m) ==
           "[#incident thread alice] first@bob\n  - a\n  - b\n  c\n");
+}
+
+// The reader thread (stdin → io_context) under load: every line arrives, in order, while the
+// io_context thread answers each one. Run under TSan by the `tsan` preset.
+TEST_CASE("shell: the reader thread hands every line over, in order, while answers are written") {
+    namespace asio = boost::asio;
+    std::ostringstream script;
+    const int n = 2000;
+    for (int i = 0; i < n; ++i)
+        script << (i % 3 == 0   ? "alice: line "
+                   : i % 3 == 1 ? "bob -> bot: line "
+                                : "# comment ")
+               << i << "\n";
+    std::istringstream in(script.str());
+    std::ostringstream out;
+    asio::io_context io;
+    shell::options o;
+    o.in = &in;
+    o.out = &out;
+    auto sh = shell::make(io.get_executor(), o);
+    std::vector<std::string> seen;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            co_await sh->run([&](chat_event e) -> asio::awaitable<void> {
+                seen.push_back(e.text);
+                outbound m;
+                m.to = outbound::target::channel;
+                m.channel = e.where.channel;
+                m.body.blocks.push_back(pm::rich::para({pm::rich::txt("got " + e.text)}));
+                co_await sh->send(m);
+            });
+        },
+        asio::detached);
+    io.run();
+    REQUIRE(seen.size() == static_cast<std::size_t>(n - n / 3));
+    CHECK(seen.front() == "line 0");
+    CHECK(seen[1] == "line 1");
+    CHECK(seen.back() == "line " + std::to_string(n - 1));
+    CHECK(out.str().find("[#incident] got line 1998\n") != std::string::npos);
 }

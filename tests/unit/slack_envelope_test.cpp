@@ -157,6 +157,13 @@ TEST_CASE("slack: hello and disconnect frames") {
     auto t = parse("disconnect_too_many.json");
     CHECK(t.k == frame::kind::disconnect);
     CHECK(t.reason == "too_many_websockets");
+    // Numbers no integer holds are ignored (a fuzz_slack_frame regression input).
+    auto big = parse_frame(
+        R"({"type":"hello","num_connections":1e300,"debug_info":{"approximate_connection_time":-1e30}})",
+        ctx());
+    CHECK(big.k == frame::kind::hello);
+    CHECK(big.num_connections == 0);
+    CHECK_FALSE(big.approximate_connection_time);
 }
 
 TEST_CASE("slack: malformed, truncated and unknown frames are values, not crashes") {
