@@ -5,7 +5,8 @@
 #  2. a sync batch delivered again after a restart is recorded once;
 #  3. kill -9 after the summary reached the homeserver but before the bot recorded it: the
 #     restart sends it again with the same txnId, and the room holds one summary;
-#  4. an encrypted room gets one plain notice, also across a restart;
+#  4. an encrypted room gets one plain notice, also across a restart; a burst of 429s on sends
+#     (each message lands once, one txnId each); a limited timeline's gap filled from /messages;
 #  5. an expired token (M_UNKNOWN_TOKEN) ends the process with a clear error and exit 1.
 source "$(dirname "$0")/lib.sh" "$@"
 source "$(dirname "$0")/fakes.sh"
@@ -233,6 +234,41 @@ m=$(jq '[.send_txns[] | select(startswith("pm-e2ee-"))] | length' "$T/state.json
 [ "$(in_room "$SECRET" '.content.msgtype == "m.notice" and (.content.body | contains("encrypted"))')" = 1 ] ||
     fail "the encrypted room's one event is not the plain notice"
 pass "matrix: an encrypted room gets one plain notice"
+
+# ---------------------------------------------------------------------------------------------
+# 4b. A burst of 429s on sends: every message lands once; then a limited timeline whose gap is
+#     filled from /messages, so the answers in the gap are not missed.
+OPS='!ops:example.org'
+start_bot r5b "$D" --adapter matrix
+nb=$(mx invite "{\"room\": \"$OPS\", \"inviter\": \"$ALICE\"}" | jq -r .next_batch)
+wait_since "$nb"
+mx inject '{"method": "PUT", "path_contains": "/send/", "count": 4, "status": 429, "body": "{\"errcode\":\"M_LIMIT_EXCEEDED\",\"error\":\"Too Many Requests\",\"retry_after_ms\":300}"}' > /dev/null
+batch "$OPS" "$(mev '$o1' "$ALICE" "!postmortem start Queue stall $BOB")"
+wait_room "$OPS" '.content.body | contains("Question 1 of 9")' 2
+[ "$(in_room "$OPS" '.content.body | contains("your account")')" = 2 ] || fail "429 burst: thread roots not posted once each"
+[ "$(in_room "$OPS" '.content.body | contains("Question 1 of 9")')" = 2 ] || fail "429 burst: first questions not posted once each"
+[ "$(in_room "$OPS" '.content.body | contains("a blameless postmortem")')" = 1 ] || fail "429 burst: the announcement not posted once"
+mx_state "$T/state.json"
+[ "$(jq --arg r "$OPS" '[.events[] | select(.room == $r) | .txn] | unique | length' "$T/state.json")" = 5 ] ||
+    fail "429 burst: the room's events do not have one txnId each"
+expect_has "$BLOG" "rate limited"
+pass "matrix: a 429 burst on sends: retried, every message in the room once"
+
+AO=$(jq -r --arg r "$OPS" --arg u "$ALICE" '.events[] | select(.room == $r and (.content.body | contains("your account")) and
+    ((.content["m.mentions"].user_ids // []) | index($u))) | .event_id' "$T/state.json")
+[ -n "$AO" ] || fail "no interview thread for alice in $OPS"
+gap=$(printf '%s\n' "$(mev '$g1' "$ALICE" 'A page from the queue monitor' "$AO")" "$(mev '$g2' "$ALICE" 'done' "$AO")" | jq -cs .)
+mx messages "$(jq -cn --arg r "$OPS" --arg from "$LAST_BATCH" --argjson c "$gap" '{room: $r, from: $from, chunk: $c, end: ""}')" > /dev/null
+late=$(mev '$g3' "$ALICE" 'The queue depth graph' "$AO")
+nb=$(mx sync "$(jq -cn --arg r "$OPS" --argjson e "[$late]" '{rooms: {join: {($r): {timeline: {events: $e, limited: true, prev_batch: "t-gap"}}}}}')" |
+    jq -r .next_batch)
+wait_since "$nb"
+wait_room "$OPS" "$(Q "$AO" 4)" 1
+stop_bot
+for n in 2 3 4; do
+    [ "$(in_room "$OPS" "$(Q "$AO" "$n")")" = 1 ] || fail "limited timeline: question $n asked $(in_room "$OPS" "$(Q "$AO" "$n")") times"
+done
+pass "matrix: a limited timeline's gap is filled from /messages, nothing missed"
 
 # ---------------------------------------------------------------------------------------------
 # 5. The token expires: a clear error, exit 1, no loop.
