@@ -89,9 +89,8 @@ TEST_CASE("engine: bad commands get one clear private message and change nothing
     harness h;
     auto out = h.say("alice", "/postmortem launch rockets");
     CHECK(changes(out) == 0);
-    CHECK(joined(out) ==
-          "[dm alice] I don't know the command `launch`.\n  `Usage: /postmortem <command> "
-          "(/postmortem help lists them)`\n");
+    CHECK(joined(out) == "[dm alice] I don't know the command `launch`.\n  `Usage: /postmortem <command> "
+                         "(/postmortem help lists them)`\n");
     out = h.say("alice", "/postmortem start");
     CHECK(changes(out) == 0);
     CHECK(joined(out) ==

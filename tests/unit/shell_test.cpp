@@ -36,8 +36,8 @@ TEST_CASE("shell: line syntax") {
 }
 
 TEST_CASE("shell: commands and mentions become neutral events") {
-    auto e =
-        shell::to_event(shell::parse_line("alice: /postmortem start DB @bob @carol."), "#incident", "r1", 7, {});
+    auto e = shell::to_event(shell::parse_line("alice: /postmortem start DB @bob @carol."), "#incident", "r1",
+                             7, {});
     CHECK(e.event_id == "shell-r1-7");
     CHECK(e.is_command);
     CHECK(e.text == "start DB <@bob> <@carol>.");
@@ -46,7 +46,8 @@ TEST_CASE("shell: commands and mentions become neutral events") {
     CHECK(e.where.k == place::kind::channel);
     CHECK(e.where.channel == "#incident");
     CHECK(e.answers_anywhere);
-    e = shell::to_event(shell::parse_line("bob -> bot: mail me at bob@example.com"), "#incident", "r1", 8, {});
+    e = shell::to_event(shell::parse_line("bob -> bot: mail me at bob@example.com"), "#incident", "r1", 8,
+                        {});
     CHECK(!e.is_command);
     CHECK(e.where.k == place::kind::dm);
     CHECK(e.text == "mail me at bob@example.com");
