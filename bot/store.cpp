@@ -313,12 +313,6 @@ std::vector<outbox_row> store::pending(const std::string& platform, std::size_t 
     return rows;
 }
 
-void store::mark_sending(std::int64_t id) {
-    stmt s(p_->cache, "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?1");
-    s.bind(1, id);
-    s.step();
-}
-
 void store::mark_sent(const outbox_row& row, const std::string& ref) {
     // No fsync of its own: the next commit's fsync (every input's, before its ack) carries it.
     // Lost in a crash before that, the row is still 'sending', and a row in that state is

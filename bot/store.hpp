@@ -62,7 +62,6 @@ public:
     void commit(const std::vector<const commit_request*>& batch);
 
     std::vector<outbox_row> pending(const std::string& platform, std::size_t limit);
-    void mark_sending(std::int64_t id);
     // Sent: records the platform ref, and the thread root when the row opened a thread.
     void mark_sent(const outbox_row& row, const std::string& ref);
     void mark_retry(std::int64_t id, std::int64_t not_before_ms);

@@ -48,7 +48,10 @@ TEST_CASE("store: one commit holds events, outbox rows, timers and the inbox mar
         REQUIRE(rows.size() == 1);
         CHECK(rows[0].msg.body.fallback == "hello");
         CHECK(rows[0].txn_id() == "pm-out-" + std::to_string(rows[0].id));
-        st->mark_sending(rows[0].id);
+        bot::commit_request mark;
+        mark.now_ms = 2;
+        mark.outbox_sending.push_back(rows[0].id);
+        st->commit(mark);
         CHECK(st->outbox_depth() == 2);
     }
     auto st = bot::store::open(d.path); // a restart
