@@ -172,7 +172,7 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
     impl(asio::any_io_executor e, config c)
         : ex(e), cfg(std::move(c)), http(e, http_opts(cfg, cfg.http_timeout)),
           http_fast(e, http_opts(cfg, cfg.user_lookup_timeout)), gate(e),
-          bo(cfg.backoff_initial, cfg.backoff_max), wake(e), uncommitted_wake(e) {
+          bo(cfg.backoff_initial, cfg.backoff_max), wake(e), uncommitted_wake(e, steady::time_point::max()) {
         pctx.command = cfg.command;
         pctx.commands_from_app_mention = cfg.commands_from_app_mention;
         auto& l = gate.limiter();
@@ -532,10 +532,10 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
             co_await enrich(ev);
             if (ev.time == sys_millis{})
                 ev.time = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-            while (uncommitted >= k_max_uncommitted && !stopped) {
-                uncommitted_wake.expires_at(steady::time_point::max());
+            // The timer never expires; cancel() wakes every waiting worker. (Setting its expiry
+            // here would cancel the other workers' waits, and they would wake each other in turn.)
+            while (uncommitted >= k_max_uncommitted && !stopped)
                 co_await uncommitted_wake.async_wait(asio::as_tuple(asio::use_awaitable));
-            }
             ++uncommitted;
             asio::co_spawn(
                 ex,
