@@ -1,7 +1,9 @@
 #include "adapters/net/url.hpp"
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/url/encoding_opts.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/parse_query.hpp>
 #include <boost/url/url_view.hpp>
 
 #include <algorithm>
@@ -103,6 +105,17 @@ std::string form_encode(std::string_view s) {
             out += hex[c & 15];
         }
     }
+    return out;
+}
+
+std::vector<std::pair<std::string, std::string>> form_decode(std::string_view body) {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto q = boost::urls::parse_query(body);
+    if (!q) return out;
+    boost::urls::encoding_opts opt;
+    opt.space_as_plus = true;
+    for (auto p : *q)
+        out.emplace_back(p.key.decode(opt), p.has_value ? p.value.decode(opt) : std::string());
     return out;
 }
 

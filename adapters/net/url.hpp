@@ -6,6 +6,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace pm::adapters::net {
 
@@ -36,5 +38,9 @@ std::string join_url(std::string_view base, std::string_view rel);
 
 // application/x-www-form-urlencoded component encoding.
 std::string form_encode(std::string_view s);
+
+// The fields of an application/x-www-form-urlencoded body, in order ("+" is a space); empty
+// when the body is not valid form encoding.
+std::vector<std::pair<std::string, std::string>> form_decode(std::string_view body);
 
 } // namespace pm::adapters::net

@@ -46,6 +46,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "adapters/net/url.hpp"
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -134,33 +136,10 @@ int run_null_client() {
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-std::string percent_decode(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '+') {
-            out += ' ';
-        } else if (s[i] == '%' && i + 2 < s.size()) {
-            out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-            i += 2;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
-
 // One field of a form-encoded body.
 std::string form_field(std::string_view body, std::string_view key) {
-    while (!body.empty()) {
-        auto amp = body.find('&');
-        auto kv = body.substr(0, amp);
-        auto eq = kv.find('=');
-        if (eq != std::string_view::npos && percent_decode(kv.substr(0, eq)) == key)
-            return percent_decode(kv.substr(eq + 1));
-        if (amp == std::string_view::npos) break;
-        body.remove_prefix(amp + 1);
-    }
+    for (auto& [k, v] : pm::adapters::net::form_decode(body))
+        if (k == key) return v;
     return {};
 }
 

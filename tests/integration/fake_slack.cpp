@@ -17,6 +17,8 @@
 
 #include <deque>
 
+#include "adapters/net/url.hpp"
+
 namespace pm::test {
 
 namespace asio = boost::asio;
@@ -31,33 +33,10 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-std::string percent_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '+') {
-            out += ' ';
-        } else if (s[i] == '%' && i + 2 < s.size()) {
-            out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-            i += 2;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
-
 json::object form_decode(std::string_view body) {
     json::object o;
-    while (!body.empty()) {
-        auto amp = body.find('&');
-        auto kv = body.substr(0, amp);
-        auto eq = kv.find('=');
-        if (!kv.empty())
-            o[percent_decode(kv.substr(0, eq))] =
-                eq == std::string_view::npos ? "" : percent_decode(kv.substr(eq + 1));
-        if (amp == std::string_view::npos) break;
-        body.remove_prefix(amp + 1);
-    }
+    for (auto& [k, v] : pm::adapters::net::form_decode(body))
+        o[k] = v;
     return o;
 }
 

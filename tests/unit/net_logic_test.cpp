@@ -103,4 +103,8 @@ TEST_CASE("net: URLs: plain http/ws only for loopback hosts") {
     CHECK(join_url("https://slack.com/api", "auth.test") == "https://slack.com/api/auth.test");
     CHECK(join_url("https://slack.com/api/", "/auth.test") == "https://slack.com/api/auth.test");
     CHECK(form_encode("a b&c=é") == "a%20b%26c%3D%C3%A9");
+    using fields = std::vector<std::pair<std::string, std::string>>;
+    CHECK(form_decode("text=%3C%40U1%3E+hi&flag&k=" + form_encode("a b&c=é")) ==
+          fields{{"text", "<@U1> hi"}, {"flag", ""}, {"k", "a b&c=é"}});
+    CHECK(form_decode("a=%zz").empty());
 }
