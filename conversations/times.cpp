@@ -153,8 +153,8 @@ bool looks_like_zone(std::string_view token) {
 
 // Zone abbreviations people write after a time, in capitals: the fixed offsets they stand for
 // ("CET" is +01:00 whatever the date), or a zone for the generic US names ("ET" follows
-// daylight saving). Ambiguous ones (IST, and CST outside North America) are left out; a word
-// that is not here stays part of the text.
+// daylight saving). CST is read as North American Central; IST (India, Ireland, Israel) is
+// left out. A word that is not here stays part of the text.
 struct abbreviation {
     std::string_view name;
     int minutes;
