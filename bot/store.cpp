@@ -180,13 +180,18 @@ std::unique_ptr<store> store::open(const std::filesystem::path& dir) {
     auto p = std::make_unique<impl>();
     const auto file = (dir / "postmortem.db").string();
     if (sqlite3_open_v2(file.c_str(), &p->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         nullptr) != SQLITE_OK)
         throw std::runtime_error("cannot open " + file + ": " +
                                  (p->db ? sqlite3_errmsg(p->db) : "out of memory"));
-    sqlite3_busy_timeout(p->db, 5000);
+    sqlite3_busy_timeout(p->db, 1000);
     p->cache.db = p->db;
     try {
+        // One process owns the file: its locks are taken once and kept (no file locking per
+        // statement, no shared-memory index), and a second instance on the same data directory
+        // is refused at start-up instead of interleaving with the first. The connection is only
+        // used from the I/O thread (no SQLite mutex).
+        p->exec("PRAGMA locking_mode=EXCLUSIVE");
         p->exec("PRAGMA journal_mode=WAL");
         p->exec("PRAGMA synchronous=FULL");
         p->exec("PRAGMA foreign_keys=ON");
@@ -206,7 +211,12 @@ std::unique_ptr<store> store::open(const std::filesystem::path& dir) {
             p->exec(("PRAGMA user_version=" + std::to_string(v + 1)).c_str());
             t.commit();
         }
+        p->exec("BEGIN EXCLUSIVE; COMMIT");
     } catch (const std::runtime_error& e) {
+        if (sqlite3_errcode(p->db) == SQLITE_BUSY)
+            throw std::runtime_error("cannot use " + file +
+                                     ": it is in use by another process (a second postmortem-bot on the "
+                                     "same data directory?)");
         throw std::runtime_error("cannot use " + file + ": " + e.what());
     }
     return std::unique_ptr<store>(new store(std::move(p)));

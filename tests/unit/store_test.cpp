@@ -93,6 +93,20 @@ TEST_CASE("store: a data dir that cannot be created or a corrupt file is a clear
                          std::runtime_error);
 }
 
+TEST_CASE("store: a second instance on the same data dir is refused while the first runs") {
+    temp_dir d;
+    {
+        auto first = bot::store::open(d.path);
+        first->put("k", "v");
+        CHECK_THROWS_WITH_AS(bot::store::open(d.path), doctest::Contains("in use by another process"),
+                             std::runtime_error);
+        CHECK(first->get("k") == "v");
+        first->put("k", "w"); // the first keeps working
+    }
+    auto again = bot::store::open(d.path); // and once it is gone, the next one starts
+    CHECK(again->get("k") == "w");
+}
+
 TEST_CASE("store: outbox rows name the input that caused them") {
     temp_dir d;
     auto st = bot::store::open(d.path);
