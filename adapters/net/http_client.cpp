@@ -210,6 +210,9 @@ struct http_client::impl {
                       (cec == beast::error::timeout ? std::string("timed out") : cec.message());
             co_return nullptr;
         }
+        // Requests are written whole; Nagle would hold the next one back for the peer's ACK.
+        error_code ignored;
+        c->lowest().socket().set_option(tcp::no_delay(true), ignored);
         if (ep.tls) {
             if (!detail::set_peer_host(c->secure->native_handle(), ep.host, ep.host_is_ip)) {
                 r.ec = asio::error::invalid_argument;

@@ -63,6 +63,10 @@ template <class Ws> struct ws_impl final : ws_base {
                       (cec == beast::error::timeout ? std::string("timed out") : cec.message());
             co_return r;
         }
+        // Frames are written whole; Nagle would hold a small one (an ack) back for the peer's
+        // delayed ACK, up to 40 ms.
+        error_code ignored;
+        lowest().socket().set_option(tcp::no_delay(true), ignored);
         if constexpr (std::is_same_v<typename Ws::next_layer_type, beast::ssl_stream<beast::tcp_stream>>) {
             auto& tls = ws.next_layer();
             if (!detail::set_peer_host(tls.native_handle(), ep.host, ep.host_is_ip)) {

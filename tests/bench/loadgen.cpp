@@ -108,6 +108,7 @@ int run_null_client() {
         auto path = url.substr(url.find('/', 5));
         websocket::stream<tcp::socket> ws(io);
         asio::connect(ws.next_layer(), eps);
+        ws.next_layer().set_option(tcp::no_delay(true));
         ws.set_option(websocket::stream_base::decorator(
             [](websocket::request_type& r) { r.set(http::field::user_agent, "pm_loadgen-null-client"); }));
         ws.handshake(host_port, path);
