@@ -1,8 +1,11 @@
 #include "adapters/net/ws_client.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -15,6 +18,12 @@
 #include <boost/system/system_error.hpp>
 
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <vector>
 
 #include "adapters/net/redact.hpp"
 #include "adapters/net/tls_detail.hpp"
@@ -34,11 +43,19 @@ namespace {
 
 // The two stream kinds behind one interface, so the rest of the client is written once.
 struct ws_base {
+    // Liveness, kept by the reads and read by the client's watchdog.
+    std::uint64_t inbound = 0; // messages and control frames received
+    std::string awaited_pong;  // the payload of the ping not answered yet
+    std::string dead;          // why the watchdog dropped the connection
+
     virtual ~ws_base() = default;
     virtual asio::awaitable<ws_client::result> handshake(const endpoint& ep, const ws_client::options& o,
                                                          const tcp::resolver::results_type& addrs) = 0;
     virtual asio::awaitable<ws_client::result> read(const ws_client::options& o) = 0;
-    virtual asio::awaitable<error_code> write(const std::string& text) = 0;
+    // Text messages, each whole and in order; more than one go out corked, in as few segments
+    // as fit.
+    virtual asio::awaitable<error_code> write_all(const std::vector<std::string>& texts) = 0;
+    virtual asio::awaitable<error_code> ping(const std::string& payload) = 0;
     virtual asio::awaitable<void> close(const ws_client::options& o) = 0;
     virtual void abort() = 0;
     virtual bool is_open() const = 0;
@@ -82,13 +99,18 @@ template <class Ws> struct ws_impl final : ws_base {
                 co_return r;
             }
         }
-        // From here the websocket's own timeouts govern the stream.
+        // From here the websocket's handshake timeout governs the upgrade; liveness is the
+        // client's watchdog (Beast's idle timeout would re-arm a timer on every read).
         lowest().expires_never();
         websocket::stream_base::timeout t{};
         t.handshake_timeout = o.connect_timeout;
-        t.idle_timeout = o.idle_timeout;
-        t.keep_alive_pings = true;
+        t.idle_timeout = websocket::stream_base::none();
+        t.keep_alive_pings = false;
         ws.set_option(t);
+        ws.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
+            ++inbound;
+            if (kind == websocket::frame_type::pong && payload == awaited_pong) awaited_pong.clear();
+        });
         ws.set_option(websocket::stream_base::decorator([ua = o.user_agent](websocket::request_type& req) {
             req.set(beast::http::field::user_agent, ua);
         }));
@@ -112,15 +134,16 @@ template <class Ws> struct ws_impl final : ws_base {
             auto [ec, n] = co_await ws.async_read_some(buf, 64 * 1024, use_tuple);
             if (ec) {
                 r.ec = ec;
-                if (ec == websocket::error::closed)
+                if (!dead.empty())
+                    r.error = dead + " (dead socket)";
+                else if (ec == websocket::error::closed)
                     r.error = "closed by peer (" + std::to_string(ws.reason().code) + " " +
                               std::string(ws.reason().reason.c_str()) + ")";
-                else if (ec == beast::error::timeout)
-                    r.error = "no traffic within the idle timeout (dead socket)";
                 else
                     r.error = ec.message();
                 co_return r;
             }
+            ++inbound;
             r.msg.size += n;
             if (!r.msg.oversized) {
                 if (r.msg.data.size() + buf.size() > o.max_message) {
@@ -137,10 +160,32 @@ template <class Ws> struct ws_impl final : ws_base {
         co_return r;
     }
 
-    asio::awaitable<error_code> write(const std::string& text) override {
+    asio::awaitable<error_code> write_all(const std::vector<std::string>& texts) override {
+        const bool cork = texts.size() > 1;
+        if (cork) set_cork(true);
+        error_code ec;
         ws.text(true);
-        auto [ec, n] = co_await ws.async_write(asio::buffer(text), use_tuple);
+        for (const auto& text : texts) {
+            auto [wec, n] = co_await ws.async_write(asio::buffer(text), use_tuple);
+            if (wec) {
+                ec = wec;
+                break;
+            }
+        }
+        if (cork) set_cork(false); // sends what is held, at once
         co_return ec;
+    }
+
+    asio::awaitable<error_code> ping(const std::string& payload) override {
+        websocket::ping_data data;
+        data.assign(payload.data(), std::min(payload.size(), data.max_size()));
+        auto [ec] = co_await ws.async_ping(data, use_tuple);
+        co_return ec;
+    }
+
+    void set_cork(bool on) {
+        const int v = on ? 1 : 0;
+        (void)::setsockopt(lowest().socket().native_handle(), IPPROTO_TCP, TCP_CORK, &v, sizeof v);
     }
 
     asio::awaitable<void> close(const ws_client::options& o) override {
@@ -152,8 +197,8 @@ template <class Ws> struct ws_impl final : ws_base {
         // after it, so whatever happens the connection is dropped afterwards.
         websocket::stream_base::timeout t{};
         t.handshake_timeout = o.close_timeout;
-        t.idle_timeout = o.idle_timeout;
-        t.keep_alive_pings = true;
+        t.idle_timeout = websocket::stream_base::none();
+        t.keep_alive_pings = false;
         ws.set_option(t);
         auto [ec] = co_await ws.async_close(websocket::close_code::normal, use_tuple);
         (void)ec;
@@ -174,19 +219,73 @@ using tls_ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
 
 } // namespace
 
+// Messages waiting for the writer, and those who wait for them to be written.
+struct queued_writes {
+    explicit queued_writes(const asio::any_io_executor& ex)
+        : done(ex, asio::steady_timer::time_point::max()) {}
+    std::vector<std::string> texts;
+    error_code ec;
+    asio::steady_timer done; // never expires; cancelled once the texts are written
+};
+
 struct ws_client::impl {
     asio::any_io_executor ex;
     options opt;
     std::shared_ptr<ssl::context> ctx;
     std::unique_ptr<ws_base> ws;
     bool aborted = false; // abort() before the stream existed: connect() gives up
-    // An async mutex: holding the one slot = owning the write side.
+    // An async mutex: holding the one slot = owning the write side (writes, pings, the close).
     asio::experimental::channel<void(error_code)> write_lock;
+    bool writing = false;                  // a write() is writing the queue out
+    std::shared_ptr<queued_writes> queued; // what the writer takes next
+    asio::steady_timer watch_timer;
 
-    impl(asio::any_io_executor e, options o) : ex(e), opt(std::move(o)), write_lock(e, 1) {
+    impl(asio::any_io_executor e, options o) : ex(e), opt(std::move(o)), write_lock(e, 1), watch_timer(e) {
         // A CA file is checked now (a bad one is a start-up error); the system store waits for
         // the first wss:// connection, so ws:// (loopback) sets up no TLS at all.
         if (!opt.tls.ca_file.empty()) ctx = detail::make_client_context(opt.tls);
+    }
+
+    // Pings every ping_interval and drops the connection when a ping stays unanswered for
+    // pong_timeout or nothing arrives for idle_timeout. One timer per interval, whatever the
+    // traffic.
+    static asio::awaitable<void> watch(std::shared_ptr<impl> self, ws_base* ws) {
+        using clock = std::chrono::steady_clock;
+        const auto& o = self->opt;
+        std::uint64_t seen = ws->inbound, pings = 0;
+        auto last_inbound = clock::now(), ping_sent = clock::now();
+        for (;;) {
+            self->watch_timer.expires_after(o.ping_interval);
+            auto [ec] = co_await self->watch_timer.async_wait(use_tuple);
+            if (ec || self->ws.get() != ws || !ws->is_open()) co_return;
+            const auto now = clock::now();
+            if (ws->inbound != seen) {
+                seen = ws->inbound;
+                last_inbound = now;
+            }
+            const auto ms = [](clock::duration d) {
+                return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+            };
+            if (!ws->awaited_pong.empty() && now - ping_sent >= o.pong_timeout) {
+                ws->dead = "no pong within " + ms(o.pong_timeout) + " ms";
+            } else if (now - last_inbound >= o.idle_timeout) {
+                ws->dead = "nothing received for " + ms(o.idle_timeout) + " ms";
+            }
+            if (!ws->dead.empty()) {
+                ws->abort();
+                co_return;
+            }
+            if (!ws->awaited_pong.empty()) continue; // one ping in flight at a time
+            auto [lec] = co_await self->write_lock.async_send(error_code{}, use_tuple);
+            if (lec) co_return;
+            if (self->ws.get() == ws && ws->is_open()) {
+                ws->awaited_pong = "pm-" + std::to_string(++pings);
+                ping_sent = clock::now();
+                auto pec = co_await ws->ping(ws->awaited_pong);
+                (void)pec; // a failed write fails the read as well
+            }
+            self->write_lock.try_receive([](error_code) {});
+        }
     }
 };
 
@@ -194,6 +293,7 @@ ws_client::ws_client(asio::any_io_executor ex, options opt)
     : impl_(std::make_shared<impl>(std::move(ex), std::move(opt))) {}
 
 ws_client::~ws_client() {
+    impl_->watch_timer.cancel();
     if (impl_->ws) impl_->ws->abort();
 }
 
@@ -233,7 +333,10 @@ asio::awaitable<ws_client::result> ws_client::connect(std::string url) {
     else
         self->ws = std::make_unique<ws_impl<plain_ws>>(self->ex);
     r = co_await self->ws->handshake(parsed.ep, self->opt, addrs);
-    if (r.ec) self->ws->abort();
+    if (r.ec)
+        self->ws->abort();
+    else
+        asio::co_spawn(self->ex, impl::watch(self, self->ws.get()), asio::detached);
     co_return r;
 }
 
@@ -246,12 +349,30 @@ asio::awaitable<ws_client::result> ws_client::read() {
 asio::awaitable<error_code> ws_client::write(std::string text) {
     auto self = impl_;
     if (!self->ws || !self->ws->is_open()) co_return asio::error::not_connected;
+    if (!self->queued) self->queued = std::make_shared<queued_writes>(self->ex);
+    auto mine = self->queued;
+    mine->texts.push_back(std::move(text));
+    if (self->writing) {
+        // The writer takes this along with whatever else queued meanwhile.
+        co_await mine->done.async_wait(use_tuple);
+        co_return mine->ec;
+    }
+    self->writing = true;
     auto [lec] = co_await self->write_lock.async_send(error_code{}, use_tuple);
-    if (lec) co_return lec;
-    error_code ec = asio::error::not_connected;
-    if (self->ws->is_open()) ec = co_await self->ws->write(text);
-    self->write_lock.try_receive([](error_code) {});
-    co_return ec;
+    if (!lec) {
+        // One turn for the writes that are ready now (acks of one commit) to join this one.
+        co_await asio::post(self->ex, asio::use_awaitable);
+    }
+    while (self->queued) {
+        auto batch = std::move(self->queued);
+        self->queued.reset();
+        batch->ec = lec ? lec : asio::error::not_connected;
+        if (!lec && self->ws->is_open()) batch->ec = co_await self->ws->write_all(batch->texts);
+        batch->done.cancel();
+    }
+    self->writing = false;
+    if (!lec) self->write_lock.try_receive([](error_code) {});
+    co_return mine->ec;
 }
 
 asio::awaitable<void> ws_client::close() {
@@ -268,6 +389,7 @@ asio::awaitable<void> ws_client::close() {
 
 void ws_client::abort() {
     impl_->aborted = true;
+    impl_->watch_timer.cancel();
     if (impl_->ws) impl_->ws->abort();
 }
 

@@ -332,7 +332,15 @@ frame parse_frame(std::string_view text, const parse_context& ctx) {
     boost::system::error_code ec;
     json::parse_options po;
     po.max_depth = 64;
-    json::value v = json::parse(text, ec, {}, po);
+    // The tree lives only while the frame is read: taken from a buffer on the stack (and more
+    // if a frame needs it) and dropped at once, instead of one heap block per value.
+    unsigned char scratch[1024];
+    unsigned char tree[8192];
+    json::monotonic_resource mr(tree, sizeof tree);
+    json::parser p(json::storage_ptr(), po, scratch, sizeof scratch);
+    p.reset(&mr);
+    p.write(text.data(), text.size(), ec);
+    json::value v = ec ? json::value() : p.release();
     if (ec) {
         f.note = "not valid JSON: " + ec.message();
         return f;

@@ -405,6 +405,8 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
         net::ws_client::options o;
         o.tls.ca_file = cfg.ca_file;
         o.connect_timeout = cfg.connect_timeout;
+        o.ping_interval = cfg.ping_interval;
+        o.pong_timeout = cfg.pong_timeout;
         o.idle_timeout = cfg.idle_timeout;
         o.max_message = cfg.max_frame_bytes;
         auto s = std::make_shared<sock>();

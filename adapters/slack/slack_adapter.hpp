@@ -32,7 +32,9 @@ struct config {
     std::chrono::milliseconds http_timeout{10000};       // one Web API exchange
     std::chrono::milliseconds connect_timeout{10000};    // TCP + TLS + upgrade
     std::chrono::milliseconds hello_timeout{10000};      // socket unusable until `hello`
-    std::chrono::milliseconds idle_timeout{15000};       // no frame or pong → dead socket
+    std::chrono::milliseconds ping_interval{5000};       // a client ping this often (§1.7)
+    std::chrono::milliseconds pong_timeout{15000};       // a ping unanswered this long → dead
+    std::chrono::milliseconds idle_timeout{45000};       // nothing received this long → dead
     std::chrono::milliseconds user_lookup_timeout{1500}; // users.info on the ack path
     std::chrono::milliseconds backoff_initial{1000};
     std::chrono::milliseconds backoff_max{60000};

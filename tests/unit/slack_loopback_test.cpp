@@ -267,7 +267,8 @@ TEST_CASE("slack: a replacement socket is opened before the refresh Slack announ
 TEST_CASE("slack: a silent (half-open) socket is found dead by the ping timeout and replaced") {
     harness h;
     auto c = h.cfg();
-    c.idle_timeout = 400ms; // ping after 200 ms of silence, dead after 400 ms
+    c.ping_interval = 100ms;
+    c.pong_timeout = 300ms; // the frozen peer answers no ping: dead after 300-400 ms
     run_test(h.ioc, [&]() -> asio::awaitable<void> {
         h.start(c);
         co_await h.connected();
