@@ -77,6 +77,7 @@ private:
     bool flush_posted_ = false;
     std::size_t flush_seen_ = 0; // batch size when the flush last looked; it waits while it grows
     int flush_rounds_ = 0;
+    int flush_quiet_ = 0;
     std::set<std::string> inflight_;
     std::unique_ptr<adapters::cursor_store> cursors_;
     std::vector<std::function<void(metrics&)>>
