@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <numeric>
 #include <set>
 #include <unordered_map>
 
@@ -68,9 +69,9 @@ const std::set<std::string>& stopwords() {
     return s;
 }
 
-// Lowercase words of three letters or more, without stop words and plural/past endings.
-std::set<std::string> significant(std::string_view s) {
-    std::set<std::string> out;
+// Calls `on_word` with each lowercase word of three letters or more, without stop words and
+// plural/past endings (a word may come more than once).
+template <class F> void for_each_significant(std::string_view s, F on_word) {
     std::string cur;
     auto flush = [&] {
         if (cur.size() >= 3 && !stopwords().contains(cur)) {
@@ -79,7 +80,7 @@ std::set<std::string> significant(std::string_view s) {
                     cur.resize(cur.size() - suf.size());
                     break;
                 }
-            out.insert(cur);
+            on_word(cur);
         }
         cur.clear();
     };
@@ -91,6 +92,111 @@ std::set<std::string> significant(std::string_view s) {
             flush();
     }
     flush();
+}
+
+// How many words two entries must have in common to be likely the same event, when the smaller
+// of their sets of significant words has `smaller` words: at least two, and most of them.
+std::size_t words_needed(std::size_t smaller) {
+    return std::max<std::size_t>({1, std::min<std::size_t>(2, smaller), (smaller * 2 + 2) / 3});
+}
+
+// How many ids two sorted lists have in common.
+std::size_t in_common(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b) {
+    std::size_t c = 0;
+    for (auto i = a.begin(), j = b.begin(); i != a.end() && j != b.end();) {
+        if (*i < *j) {
+            ++i;
+        } else if (*j < *i) {
+            ++j;
+        } else {
+            ++c;
+            ++i;
+            ++j;
+        }
+    }
+    return c;
+}
+
+// Entries (sorted by time) likely to be the same event placed more than `apart` minutes apart by
+// different people, as pairs in index order.
+//
+// Words are numbered rarest first, so an entry's sorted ids start with its rarest words. Two
+// entries sharing k words share one among the first |W| - k + 1 of each set W: the first shared
+// word comes no later, the other k - 1 all follow it. So a matching pair shares one of the
+// smaller set's rarest words, and only pairs found through those words (few entries have them)
+// are counted, not every pair sharing a common word.
+std::vector<conflict> likely_same_events(const std::vector<timeline_entry>& timed, long apart) {
+    const std::size_t n = timed.size();
+    std::unordered_map<std::string, std::uint32_t> word_ids;
+    std::map<std::string_view, std::uint32_t> lane_ids;
+    std::vector<std::vector<std::uint32_t>> words(n); // sorted word ids per entry
+    std::vector<std::uint32_t> lane(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        lane[i] = lane_ids.emplace(timed[i].lane, static_cast<std::uint32_t>(lane_ids.size())).first->second;
+        for_each_significant(timed[i].text, [&](const std::string& wd) {
+            auto it = word_ids.find(wd);
+            if (it == word_ids.end())
+                it = word_ids.emplace(wd, static_cast<std::uint32_t>(word_ids.size())).first;
+            words[i].push_back(it->second);
+        });
+    }
+
+    // Number the words by how many entries have them, rarest first.
+    std::vector<std::uint32_t> count(word_ids.size(), 0);
+    for (auto& ws : words) {
+        std::sort(ws.begin(), ws.end());
+        ws.erase(std::unique(ws.begin(), ws.end()), ws.end());
+        for (auto id : ws)
+            ++count[id];
+    }
+    std::vector<std::uint32_t> by_rarity(count.size()), rank(count.size());
+    std::iota(by_rarity.begin(), by_rarity.end(), 0);
+    std::stable_sort(by_rarity.begin(), by_rarity.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return count[a] < count[b]; });
+    for (std::uint32_t r = 0; r < by_rarity.size(); ++r)
+        rank[by_rarity[r]] = r;
+
+    // Per word: the entries having it, and those having it among their rarest words.
+    std::vector<std::vector<std::uint32_t>> postings(count.size()), rare_postings(count.size());
+    std::vector<std::size_t> rare(n); // how many of an entry's first words are its rarest
+    for (std::uint32_t i = 0; i < n; ++i) {
+        auto& ws = words[i];
+        for (auto& id : ws)
+            id = rank[id];
+        std::sort(ws.begin(), ws.end());
+        rare[i] = ws.size() + 1 - words_needed(ws.size());
+        for (std::size_t k = 0; k < ws.size(); ++k) {
+            postings[ws[k]].push_back(i);
+            if (k < rare[i]) rare_postings[ws[k]].push_back(i);
+        }
+    }
+
+    // For each entry, the later ones sharing one of its rarest words, or having one of its words
+    // among their rarest: every later entry that can match, counted in index order.
+    std::vector<conflict> out;
+    std::vector<std::uint32_t> seen(n, 0), candidates;
+    auto collect = [&](const std::vector<std::uint32_t>& post, std::uint32_t i) {
+        for (auto it = std::upper_bound(post.begin(), post.end(), i); it != post.end(); ++it)
+            if (seen[*it] != i + 1) {
+                seen[*it] = i + 1;
+                candidates.push_back(*it);
+            }
+    };
+    for (std::uint32_t i = 0; i < n; ++i) {
+        candidates.clear();
+        for (std::size_t k = 0; k < words[i].size(); ++k) {
+            if (k < rare[i]) collect(postings[words[i][k]], i);
+            collect(rare_postings[words[i][k]], i);
+        }
+        std::sort(candidates.begin(), candidates.end());
+        for (auto j : candidates) {
+            if (lane[i] == lane[j]) continue;
+            const auto d = std::chrono::duration_cast<std::chrono::minutes>(*timed[j].at - *timed[i].at);
+            if (d.count() <= apart) continue;
+            if (in_common(words[i], words[j]) >= words_needed(std::min(words[i].size(), words[j].size())))
+                out.push_back(conflict{i, j, static_cast<long>(d.count())});
+        }
+    }
     return out;
 }
 
@@ -164,56 +270,7 @@ summary_model compile_summary(const world& w, const postmortem& p, const setting
         if (to - from > gap_len) m.gaps.push_back(gap{from, to});
     }
 
-    // Likely the same event placed apart by different people. Only entries sharing a word can
-    // match, so each entry is compared with those found through a word index, not with all of
-    // them (the pairs, and their order, are the same as comparing every pair).
-    const std::size_t n = m.timed.size();
-    std::map<std::string, std::uint32_t> word_ids;
-    std::map<std::string_view, std::uint32_t> lane_ids;
-    std::vector<std::vector<std::uint32_t>> words(n); // sorted word ids per entry
-    std::vector<std::uint32_t> lane(n);
-    std::vector<std::vector<std::uint32_t>> postings;
-    for (std::size_t i = 0; i < n; ++i) {
-        lane[i] =
-            lane_ids.emplace(m.timed[i].lane, static_cast<std::uint32_t>(lane_ids.size())).first->second;
-        for (auto& wd : significant(m.timed[i].text)) {
-            auto id = word_ids.emplace(wd, static_cast<std::uint32_t>(word_ids.size())).first->second;
-            if (id == postings.size()) postings.emplace_back();
-            postings[id].push_back(static_cast<std::uint32_t>(i));
-            words[i].push_back(id);
-        }
-        std::sort(words[i].begin(), words[i].end());
-    }
-    std::vector<std::uint32_t> common(n, 0), touched;
-    for (std::size_t i = 0; i < n; ++i) {
-        touched.clear();
-        for (auto id : words[i]) {
-            const auto& post = postings[id];
-            for (auto it = std::upper_bound(post.begin(), post.end(), static_cast<std::uint32_t>(i));
-                 it != post.end(); ++it)
-                if (common[*it]++ == 0) touched.push_back(*it);
-        }
-        // In index order: sort a few, or sweep the counters when most later entries were hit.
-        const bool sweep = touched.size() * 16 > n - i;
-        if (sweep) {
-            touched.clear();
-            for (std::size_t j = i + 1; j < n; ++j)
-                if (common[j]) touched.push_back(static_cast<std::uint32_t>(j));
-        } else {
-            std::sort(touched.begin(), touched.end());
-        }
-        for (auto j : touched) {
-            const std::size_t c = common[j];
-            common[j] = 0;
-            if (lane[i] == lane[j]) continue;
-            const auto d = std::chrono::duration_cast<std::chrono::minutes>(*m.timed[j].at - *m.timed[i].at);
-            if (d.count() <= s.conflict_minutes) continue;
-            // same_event(): at least two words in common, and most of the shorter set.
-            const std::size_t smaller = std::min(words[i].size(), words[j].size());
-            if (c >= std::min<std::size_t>(2, smaller) && c * 3 >= smaller * 2)
-                m.conflicts.push_back(conflict{i, j, static_cast<long>(d.count())});
-        }
-    }
+    m.conflicts = likely_same_events(m.timed, s.conflict_minutes);
     return m;
 }
 
