@@ -38,22 +38,22 @@ std::map<std::string, std::string> make_labels(const world& w, const postmortem&
 std::string humanize(std::string_view s, const world& w, const postmortem& p,
                      const std::map<std::string, std::string>& labels) {
     std::string out;
-    for (std::size_t i = 0; i < s.size();) {
-        if (s.compare(i, 2, "<@") == 0) {
-            auto close = s.find('>', i);
-            if (close != std::string_view::npos && close - i < 200) {
-                std::string id(s.substr(i + 2, close - i - 2));
-                if (auto bar = id.find('|'); bar != std::string::npos) id.resize(bar);
-                auto it = labels.find(id);
-                out += "@" + (it != labels.end() ? it->second
-                              : p.anonymous      ? "someone"
-                                                 : w.name_of(p.platform, id));
-                i = close + 1;
-                continue;
-            }
+    std::size_t i = 0;
+    for (auto open = s.find("<@"); open != std::string_view::npos; open = s.find("<@", i)) {
+        out += s.substr(i, open - i);
+        i = open + 1;
+        auto close = s.find('>', open);
+        if (close == std::string_view::npos || close - open >= 200) {
+            out += '<';
+            continue;
         }
-        out += s[i++];
+        std::string id(s.substr(open + 2, close - open - 2));
+        if (auto bar = id.find('|'); bar != std::string::npos) id.resize(bar);
+        auto it = labels.find(id);
+        out += "@" + (it != labels.end() ? it->second : p.anonymous ? "someone" : w.name_of(p.platform, id));
+        i = close + 1;
     }
+    out += s.substr(i);
     return out;
 }
 
@@ -233,30 +233,46 @@ std::string label_of(const question& q) {
 summary_model compile_summary(const world& w, const postmortem& p, const settings& s, bool include_private) {
     summary_model m;
     m.labels = make_labels(w, p);
+    auto entry = [&](const participant& x, const std::string& lane, const step& st, bool out_of_order) {
+        return timeline_entry{lane,
+                              p.anonymous ? "" : x.user,
+                              st.seq,
+                              st.at,
+                              st.end,
+                              st.approximate,
+                              st.is_private,
+                              humanize(st.text, w, p, m.labels),
+                              humanize(st.original, w, p, m.labels),
+                              out_of_order};
+    };
+    // The timed steps are sorted before their entries are made, so that each entry is built once,
+    // in place.
+    struct timed_step {
+        sys_seconds at;
+        const participant* x;
+        const std::string* lane;
+        const step* st;
+        bool out_of_order;
+    };
+    std::vector<timed_step> timed;
     for (auto& x : p.participants) {
+        const std::string& lane = m.labels.at(x.user);
         std::optional<sys_seconds> latest;
         for (auto& st : x.steps) {
             if (st.is_private && !include_private) continue;
-            timeline_entry e{m.labels[x.user],
-                             p.anonymous ? "" : x.user,
-                             st.seq,
-                             st.at,
-                             st.end,
-                             st.approximate,
-                             st.is_private,
-                             humanize(st.text, w, p, m.labels),
-                             humanize(st.original, w, p, m.labels)};
             if (!st.at) {
-                m.untimed.push_back(std::move(e));
+                m.untimed.push_back(entry(x, lane, st, false));
                 continue;
             }
-            if (latest && *st.at < *latest) e.out_of_order = true;
+            timed.push_back({*st.at, &x, &lane, &st, latest && *st.at < *latest});
             if (!latest || *st.at > *latest) latest = st.at;
-            m.timed.push_back(std::move(e));
         }
     }
     // Sorted by UTC instant; ties keep each person's order and the participants' order.
-    std::stable_sort(m.timed.begin(), m.timed.end(), [](auto& a, auto& b) { return *a.at < *b.at; });
+    std::stable_sort(timed.begin(), timed.end(), [](auto& a, auto& b) { return a.at < b.at; });
+    m.timed.reserve(timed.size());
+    for (auto& t : timed)
+        m.timed.push_back(entry(*t.x, *t.lane, *t.st, t.out_of_order));
 
     std::optional<sys_seconds> covered;
     // A gap is a stretch no entry covers: a span covers its whole length, so the stretch starts
