@@ -4,8 +4,9 @@
 
 #include <algorithm>
 #include <numeric>
-#include <set>
+#include <span>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "conversations/text.hpp"
 #include "conversations/times.hpp"
@@ -57,8 +58,8 @@ std::string humanize(std::string_view s, const world& w, const postmortem& p,
     return out;
 }
 
-const std::set<std::string>& stopwords() {
-    static const std::set<std::string> s{
+bool is_stopword(std::string_view w) {
+    static const std::unordered_set<std::string_view> s{
         "the",     "and",     "for",   "that",  "this", "with",   "from", "was",    "were",
         "saw",     "did",     "had",   "has",   "have", "then",   "when", "into",   "onto",
         "our",     "out",     "but",   "not",   "all",  "its",    "it's", "they",   "them",
@@ -66,32 +67,34 @@ const std::set<std::string>& stopwords() {
         "after",   "before",  "again", "still", "just", "some",   "any",  "who",    "what",
         "which",   "there",   "here",  "also",  "very", "too",    "over", "under",  "while",
         "because", "started", "start", "see",   "seen", "looked", "look", "noticed"};
-    return s;
+    return s.contains(w);
+}
+
+// ASCII letters and digits, and every byte of a non-ASCII character.
+bool is_word_char(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || u >= 0x80;
 }
 
 // Calls `on_word` with each lowercase word of three letters or more, without stop words and
 // plural/past endings (a word may come more than once).
 template <class F> void for_each_significant(std::string_view s, F on_word) {
     std::string cur;
-    auto flush = [&] {
-        if (cur.size() >= 3 && !stopwords().contains(cur)) {
-            for (std::string_view suf : {"ing", "ed", "es", "s"})
-                if (cur.size() > suf.size() + 3 && cur.ends_with(suf)) {
-                    cur.resize(cur.size() - suf.size());
-                    break;
-                }
-            on_word(cur);
+    for (std::size_t i = 0, end = 0; i < s.size(); i = end) {
+        end = std::find_if_not(s.begin() + i, s.end(), is_word_char) - s.begin();
+        if (end - i < 3) {
+            end += end == i; // not a word character: skip it
+            continue;
         }
-        cur.clear();
-    };
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (std::isalnum(u) || u >= 0x80)
-            cur += static_cast<char>(std::tolower(u));
-        else
-            flush();
+        cur = text::lower(s.substr(i, end - i));
+        if (is_stopword(cur)) continue;
+        for (std::string_view suf : {"ing", "ed", "es", "s"})
+            if (cur.size() > suf.size() + 3 && cur.ends_with(suf)) {
+                cur.resize(cur.size() - suf.size());
+                break;
+            }
+        on_word(cur);
     }
-    flush();
 }
 
 // How many words two entries must have in common to be likely the same event, when the smaller
@@ -100,8 +103,34 @@ std::size_t words_needed(std::size_t smaller) {
     return std::max<std::size_t>({1, std::min<std::size_t>(2, smaller), (smaller * 2 + 2) / 3});
 }
 
+// Lists of ids stored back to back: list k is items[starts[k]] up to items[starts[k + 1]].
+struct id_lists {
+    std::vector<std::uint32_t> starts{0}, items;
+    std::size_t size() const { return starts.size() - 1; }
+    std::span<const std::uint32_t> operator[](std::size_t k) const {
+        return {items.data() + starts[k], items.data() + starts[k + 1]};
+    }
+};
+
+// Inverts `lists`: for each of `nkeys` ids, the lists (ascending) having it among their first
+// `first(k)` items.
+template <class F> id_lists invert(const id_lists& lists, std::size_t nkeys, F first) {
+    id_lists out;
+    out.starts.assign(nkeys + 1, 0);
+    for (std::size_t k = 0; k < lists.size(); ++k)
+        for (auto id : lists[k].first(first(k)))
+            ++out.starts[id + 1];
+    std::partial_sum(out.starts.begin(), out.starts.end(), out.starts.begin());
+    out.items.resize(out.starts.back());
+    auto next = out.starts;
+    for (std::size_t k = 0; k < lists.size(); ++k)
+        for (auto id : lists[k].first(first(k)))
+            out.items[next[id]++] = static_cast<std::uint32_t>(k);
+    return out;
+}
+
 // How many ids two sorted lists have in common.
-std::size_t in_common(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b) {
+std::size_t in_common(std::span<const std::uint32_t> a, std::span<const std::uint32_t> b) {
     std::size_t c = 0;
     for (auto i = a.begin(), j = b.begin(); i != a.end() && j != b.end();) {
         if (*i < *j) {
@@ -129,53 +158,50 @@ std::vector<conflict> likely_same_events(const std::vector<timeline_entry>& time
     const std::size_t n = timed.size();
     std::unordered_map<std::string, std::uint32_t> word_ids;
     std::map<std::string_view, std::uint32_t> lane_ids;
-    std::vector<std::vector<std::uint32_t>> words(n); // sorted word ids per entry
     std::vector<std::uint32_t> lane(n);
+    id_lists words; // per entry, its distinct word ids, sorted
     for (std::size_t i = 0; i < n; ++i) {
         lane[i] = lane_ids.emplace(timed[i].lane, static_cast<std::uint32_t>(lane_ids.size())).first->second;
+        auto& ids = words.items;
+        const auto from = static_cast<std::ptrdiff_t>(ids.size());
         for_each_significant(timed[i].text, [&](const std::string& wd) {
             auto it = word_ids.find(wd);
             if (it == word_ids.end())
                 it = word_ids.emplace(wd, static_cast<std::uint32_t>(word_ids.size())).first;
-            words[i].push_back(it->second);
+            ids.push_back(it->second);
         });
+        std::sort(ids.begin() + from, ids.end());
+        ids.erase(std::unique(ids.begin() + from, ids.end()), ids.end());
+        words.starts.push_back(static_cast<std::uint32_t>(ids.size()));
     }
 
     // Number the words by how many entries have them, rarest first.
     std::vector<std::uint32_t> count(word_ids.size(), 0);
-    for (auto& ws : words) {
-        std::sort(ws.begin(), ws.end());
-        ws.erase(std::unique(ws.begin(), ws.end()), ws.end());
-        for (auto id : ws)
-            ++count[id];
-    }
+    for (auto id : words.items)
+        ++count[id];
     std::vector<std::uint32_t> by_rarity(count.size()), rank(count.size());
     std::iota(by_rarity.begin(), by_rarity.end(), 0);
     std::stable_sort(by_rarity.begin(), by_rarity.end(),
                      [&](std::uint32_t a, std::uint32_t b) { return count[a] < count[b]; });
     for (std::uint32_t r = 0; r < by_rarity.size(); ++r)
         rank[by_rarity[r]] = r;
+    for (auto& id : words.items)
+        id = rank[id];
+    std::vector<std::size_t> rare(n); // how many of an entry's first words are its rarest
+    for (std::size_t i = 0; i < n; ++i) {
+        std::sort(words.items.begin() + words.starts[i], words.items.begin() + words.starts[i + 1]);
+        rare[i] = words[i].size() + 1 - words_needed(words[i].size());
+    }
 
     // Per word: the entries having it, and those having it among their rarest words.
-    std::vector<std::vector<std::uint32_t>> postings(count.size()), rare_postings(count.size());
-    std::vector<std::size_t> rare(n); // how many of an entry's first words are its rarest
-    for (std::uint32_t i = 0; i < n; ++i) {
-        auto& ws = words[i];
-        for (auto& id : ws)
-            id = rank[id];
-        std::sort(ws.begin(), ws.end());
-        rare[i] = ws.size() + 1 - words_needed(ws.size());
-        for (std::size_t k = 0; k < ws.size(); ++k) {
-            postings[ws[k]].push_back(i);
-            if (k < rare[i]) rare_postings[ws[k]].push_back(i);
-        }
-    }
+    const id_lists postings = invert(words, count.size(), [&](std::size_t i) { return words[i].size(); });
+    const id_lists rare_postings = invert(words, count.size(), [&](std::size_t i) { return rare[i]; });
 
     // For each entry, the later ones sharing one of its rarest words, or having one of its words
     // among their rarest: every later entry that can match, counted in index order.
     std::vector<conflict> out;
     std::vector<std::uint32_t> seen(n, 0), candidates;
-    auto collect = [&](const std::vector<std::uint32_t>& post, std::uint32_t i) {
+    auto collect = [&](std::span<const std::uint32_t> post, std::uint32_t i) {
         for (auto it = std::upper_bound(post.begin(), post.end(), i); it != post.end(); ++it)
             if (seen[*it] != i + 1) {
                 seen[*it] = i + 1;
