@@ -539,20 +539,24 @@ std::string render_json(const world& w, const postmortem& p, const settings& s) 
         people.push_back(std::move(q));
     }
     o["participants"] = std::move(people);
+    auto instant = [&](const std::optional<sys_seconds>& t) {
+        return t ? json::value(iso(*t)) : json::value(nullptr);
+    };
     auto entry = [&](const timeline_entry& e) {
-        json::object j;
-        j["lane"] = e.lane;
-        j["seq"] = e.seq;
-        j["text"] = e.text;
-        j["original"] = e.original;
-        j["at"] = e.at ? json::value(iso(*e.at)) : json::value(nullptr);
-        j["end"] = e.end ? json::value(iso(*e.end)) : json::value(nullptr);
-        j["approximate"] = e.approximate;
-        j["private"] = e.is_private;
-        j["out_of_order"] = e.out_of_order;
-        return j;
+        return json::object{{"lane", e.lane},
+                            {"seq", e.seq},
+                            {"text", e.text},
+                            {"original", e.original},
+                            {"at", instant(e.at)},
+                            {"end", instant(e.end)},
+                            {"approximate", e.approximate},
+                            {"private", e.is_private},
+                            {"out_of_order", e.out_of_order}};
     };
     json::array tl, un, gaps, conflicts;
+    tl.reserve(m.timed.size());
+    un.reserve(m.untimed.size());
+    conflicts.reserve(m.conflicts.size());
     for (auto& e : m.timed)
         tl.push_back(entry(e));
     for (auto& e : m.untimed)
