@@ -129,21 +129,25 @@ template <class F> id_lists invert(const id_lists& lists, std::size_t nkeys, F f
     return out;
 }
 
-// How many ids two sorted lists have in common.
-std::size_t in_common(std::span<const std::uint32_t> a, std::span<const std::uint32_t> b) {
-    std::size_t c = 0;
-    for (auto i = a.begin(), j = b.begin(); i != a.end() && j != b.end();) {
+// Whether two sorted lists have at least `need` ids in common. Each list may have only so many
+// ids the other lacks: the walk stops as soon as one has more.
+bool share_at_least(std::span<const std::uint32_t> a, std::span<const std::uint32_t> b, std::size_t need) {
+    if (need == 0) return true;
+    if (a.size() < need || b.size() < need) return false;
+    std::size_t a_only = a.size() - need, b_only = b.size() - need;
+    for (auto i = a.begin(), j = b.begin();;) {
         if (*i < *j) {
+            if (a_only-- == 0) return false;
             ++i;
         } else if (*j < *i) {
+            if (b_only-- == 0) return false;
             ++j;
         } else {
-            ++c;
+            if (--need == 0) return true;
             ++i;
             ++j;
         }
     }
-    return c;
 }
 
 // Entries (sorted by time) likely to be the same event placed more than `apart` minutes apart by
@@ -198,7 +202,7 @@ std::vector<conflict> likely_same_events(const std::vector<timeline_entry>& time
     const id_lists rare_postings = invert(words, count.size(), [&](std::size_t i) { return rare[i]; });
 
     // For each entry, the later ones sharing one of its rarest words, or having one of its words
-    // among their rarest: every later entry that can match, counted in index order.
+    // among their rarest: every later entry that can match.
     std::vector<conflict> out;
     std::vector<std::uint32_t> seen(n, 0), candidates;
     auto collect = [&](std::span<const std::uint32_t> post, std::uint32_t i) {
@@ -209,19 +213,24 @@ std::vector<conflict> likely_same_events(const std::vector<timeline_entry>& time
             }
     };
     for (std::uint32_t i = 0; i < n; ++i) {
+        const auto wi = words[i];
         candidates.clear();
-        for (std::size_t k = 0; k < words[i].size(); ++k) {
-            if (k < rare[i]) collect(postings[words[i][k]], i);
-            collect(rare_postings[words[i][k]], i);
+        for (std::size_t k = 0; k < wi.size(); ++k) {
+            if (k < rare[i]) collect(postings[wi[k]], i);
+            collect(rare_postings[wi[k]], i);
         }
-        std::sort(candidates.begin(), candidates.end());
+        const auto first = out.size();
         for (auto j : candidates) {
             if (lane[i] == lane[j]) continue;
             const auto d = std::chrono::duration_cast<std::chrono::minutes>(*timed[j].at - *timed[i].at);
             if (d.count() <= apart) continue;
-            if (in_common(words[i], words[j]) >= words_needed(std::min(words[i].size(), words[j].size())))
+            const auto wj = words[j];
+            if (share_at_least(wi, wj, words_needed(std::min(wi.size(), wj.size()))))
                 out.push_back(conflict{i, j, static_cast<long>(d.count())});
         }
+        // Candidates come in no particular order; the few matches are put in index order.
+        std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+                  [](const conflict& x, const conflict& y) { return x.b < y.b; });
     }
     return out;
 }
