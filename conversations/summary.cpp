@@ -263,6 +263,14 @@ std::string label_of(const question& q) {
     return q.label.empty() ? q.id : q.label;
 }
 
+// A line of the given spans, moved in (a braced list would copy each of them).
+template <class... Spans> rich::line line_of(Spans&&... spans) {
+    rich::line l;
+    l.reserve(sizeof...(spans) + 1); // room for a trailing note
+    (l.push_back(std::forward<Spans>(spans)), ...);
+    return l;
+}
+
 } // namespace
 
 summary_model compile_summary(const world& w, const postmortem& p, const settings& s, bool include_private) {
@@ -363,8 +371,8 @@ rich::message render_summary(const world& w, const postmortem& p, const settings
                                                 f(m.gaps[gi].from) + "–" + f(m.gaps[gi].to) + ")")});
                 ++gi;
             }
-            rich::line l{rich::bold(when(e, f)), txt(" " + e.lane + ": "),
-                         txt(e.text.empty() ? e.original : e.text)};
+            rich::line l = line_of(rich::bold(when(e, f)), txt(" " + e.lane + ": "),
+                                   txt(e.text.empty() ? e.original : e.text));
             if (e.is_private) l.push_back(rich::ital(" (private)"));
             if (e.out_of_order)
                 l.push_back(rich::ital(" (out of order in " + e.lane + "'s account — please review)"));
@@ -375,7 +383,7 @@ rich::message render_summary(const world& w, const postmortem& p, const settings
         if (!m.untimed.empty()) {
             std::vector<rich::line> u;
             for (auto& e : m.untimed) {
-                rich::line l{txt(e.lane + ": "), txt(e.text.empty() ? e.original : e.text)};
+                rich::line l = line_of(txt(e.lane + ": "), txt(e.text.empty() ? e.original : e.text));
                 if (e.is_private) l.push_back(rich::ital(" (private)"));
                 u.push_back(std::move(l));
             }
@@ -387,9 +395,9 @@ rich::message render_summary(const world& w, const postmortem& p, const settings
             for (auto& x : m.conflicts) {
                 const auto& a = m.timed[x.a];
                 const auto& bb = m.timed[x.b];
-                c.push_back({txt(a.lane + " and " + bb.lane + " place “" + text::clip(a.text, 80) + "” " +
-                                 std::to_string(x.minutes) + " minutes apart (" + f(*a.at) + " / " +
-                                 f(*bb.at) + ")")});
+                c.push_back(line_of(txt(a.lane + " and " + bb.lane + " place “" + text::clip(a.text, 80) +
+                                        "” " + std::to_string(x.minutes) + " minutes apart (" + f(*a.at) +
+                                        " / " + f(*bb.at) + ")")));
             }
             b.push_back(rich::para({rich::bold("Worth talking through")}));
             b.push_back(rich::bullets(std::move(c)));
@@ -442,16 +450,19 @@ rich::message render_summary(const world& w, const postmortem& p, const settings
 }
 
 namespace {
-std::string md_line(const rich::line& l) {
-    std::string out;
+void append_md_line(std::string& out, const rich::line& l) {
+    std::string mention;
     for (auto& s : l) {
-        std::string t = s.k == rich::span::kind::mention ? "@" + s.text : s.text;
+        std::string_view t = s.text;
+        if (s.k == rich::span::kind::mention) t = mention = "@" + s.text;
         if (s.code) {
             // A code span as long as needed so user backticks cannot close it.
             std::string ticks = "`";
             while (t.find(ticks) != std::string::npos)
                 ticks += "`";
-            out += ticks + " " + t + " " + ticks;
+            out += ticks + " ";
+            out += t;
+            out += " " + ticks;
             continue;
         }
         // Emphasis cannot open or close next to a space in CommonMark: keep spaces outside it.
@@ -460,12 +471,14 @@ std::string md_line(const rich::line& l) {
             out += text::markdown_escape(t);
             continue;
         }
-        std::string core = text::markdown_escape(t.substr(a, b - a + 1));
-        if (s.bold) core = "**" + core + "**";
-        if (s.italic) core = "_" + core + "_";
-        out += t.substr(0, a) + core + t.substr(b + 1);
+        // Italic outside bold: `_**text**_`.
+        const std::string_view marks = s.italic ? (s.bold ? "_**" : "_") : "**";
+        out += t.substr(0, a);
+        out += marks;
+        out += text::markdown_escape(t.substr(a, b - a + 1));
+        out.append(marks.rbegin(), marks.rend());
+        out += t.substr(b + 1);
     }
-    return out;
 }
 } // namespace
 
@@ -476,15 +489,21 @@ std::string render_markdown(const world& w, const postmortem& p, const settings&
     for (auto& b : m.blocks) {
         switch (b.k) {
         case rich::block::kind::heading:
-            out += (first_heading ? "# " : "\n## ") + md_line(b.text) + "\n\n";
+            out += first_heading ? "# " : "\n## ";
+            append_md_line(out, b.text);
+            out += "\n\n";
             first_heading = false;
             break;
         case rich::block::kind::paragraph:
-            out += md_line(b.text) + "\n\n";
+            append_md_line(out, b.text);
+            out += "\n\n";
             break;
         case rich::block::kind::bullets:
-            for (auto& it : b.items)
-                out += "- " + md_line(it) + "\n";
+            for (auto& it : b.items) {
+                out += "- ";
+                append_md_line(out, it);
+                out += "\n";
+            }
             out += "\n";
             break;
         case rich::block::kind::code:
