@@ -157,7 +157,8 @@ bool share_at_least(std::span<const std::uint32_t> a, std::span<const std::uint3
 // entries sharing k words share one among the first |W| - k + 1 of each set W: the first shared
 // word comes no later, the other k - 1 all follow it. So a matching pair shares one of the
 // smaller set's rarest words, and only pairs found through those words (few entries have them)
-// are counted, not every pair sharing a common word.
+// are counted, not every pair sharing a common word. The pairs found, and their order, are the
+// same as comparing every pair.
 std::vector<conflict> likely_same_events(const std::vector<timeline_entry>& timed, long apart) {
     const std::size_t n = timed.size();
     std::unordered_map<std::string, std::uint32_t> word_ids;
@@ -191,7 +192,8 @@ std::vector<conflict> likely_same_events(const std::vector<timeline_entry>& time
         rank[by_rarity[r]] = r;
     for (auto& id : words.items)
         id = rank[id];
-    std::vector<std::size_t> rare(n); // how many of an entry's first words are its rarest
+    // The first rare[i] words of entry i: any match with no more words than it shares one of them.
+    std::vector<std::size_t> rare(n);
     for (std::size_t i = 0; i < n; ++i) {
         std::sort(words.items.begin() + words.starts[i], words.items.begin() + words.starts[i + 1]);
         rare[i] = words[i].size() + 1 - words_needed(words[i].size());
@@ -204,7 +206,7 @@ std::vector<conflict> likely_same_events(const std::vector<timeline_entry>& time
     // For each entry, the later ones sharing one of its rarest words, or having one of its words
     // among their rarest: every later entry that can match.
     std::vector<conflict> out;
-    std::vector<std::uint32_t> seen(n, 0), candidates;
+    std::vector<std::uint32_t> seen(n, 0), candidates; // seen[j] == i + 1: j is a candidate for i
     auto collect = [&](std::span<const std::uint32_t> post, std::uint32_t i) {
         for (auto it = std::upper_bound(post.begin(), post.end(), i); it != post.end(); ++it)
             if (seen[*it] != i + 1) {
