@@ -3,8 +3,10 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <set>
+#include <numeric>
+#include <span>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "conversations/text.hpp"
 #include "conversations/times.hpp"
@@ -37,27 +39,27 @@ std::map<std::string, std::string> make_labels(const world& w, const postmortem&
 std::string humanize(std::string_view s, const world& w, const postmortem& p,
                      const std::map<std::string, std::string>& labels) {
     std::string out;
-    for (std::size_t i = 0; i < s.size();) {
-        if (s.compare(i, 2, "<@") == 0) {
-            auto close = s.find('>', i);
-            if (close != std::string_view::npos && close - i < 200) {
-                std::string id(s.substr(i + 2, close - i - 2));
-                if (auto bar = id.find('|'); bar != std::string::npos) id.resize(bar);
-                auto it = labels.find(id);
-                out += "@" + (it != labels.end() ? it->second
-                              : p.anonymous      ? "someone"
-                                                 : w.name_of(p.platform, id));
-                i = close + 1;
-                continue;
-            }
+    std::size_t i = 0;
+    for (auto open = s.find("<@"); open != std::string_view::npos; open = s.find("<@", i)) {
+        out += s.substr(i, open - i);
+        i = open + 1;
+        auto close = s.find('>', open);
+        if (close == std::string_view::npos || close - open >= 200) {
+            out += '<';
+            continue;
         }
-        out += s[i++];
+        std::string id(s.substr(open + 2, close - open - 2));
+        if (auto bar = id.find('|'); bar != std::string::npos) id.resize(bar);
+        auto it = labels.find(id);
+        out += "@" + (it != labels.end() ? it->second : p.anonymous ? "someone" : w.name_of(p.platform, id));
+        i = close + 1;
     }
+    out += s.substr(i);
     return out;
 }
 
-const std::set<std::string>& stopwords() {
-    static const std::set<std::string> s{
+bool is_stopword(std::string_view w) {
+    static const std::unordered_set<std::string_view> s{
         "the",     "and",     "for",   "that",  "this", "with",   "from", "was",    "were",
         "saw",     "did",     "had",   "has",   "have", "then",   "when", "into",   "onto",
         "our",     "out",     "but",   "not",   "all",  "its",    "it's", "they",   "them",
@@ -65,32 +67,173 @@ const std::set<std::string>& stopwords() {
         "after",   "before",  "again", "still", "just", "some",   "any",  "who",    "what",
         "which",   "there",   "here",  "also",  "very", "too",    "over", "under",  "while",
         "because", "started", "start", "see",   "seen", "looked", "look", "noticed"};
-    return s;
+    return s.contains(w);
 }
 
-// Lowercase words of three letters or more, without stop words and plural/past endings.
-std::set<std::string> significant(std::string_view s) {
-    std::set<std::string> out;
+// ASCII letters and digits, and every byte of a non-ASCII character.
+bool is_word_char(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || u >= 0x80;
+}
+
+// Calls `on_word` with each lowercase word of three letters or more, without stop words and
+// plural/past endings (a word may come more than once).
+template <class F> void for_each_significant(std::string_view s, F on_word) {
     std::string cur;
-    auto flush = [&] {
-        if (cur.size() >= 3 && !stopwords().contains(cur)) {
-            for (std::string_view suf : {"ing", "ed", "es", "s"})
-                if (cur.size() > suf.size() + 3 && cur.ends_with(suf)) {
-                    cur.resize(cur.size() - suf.size());
-                    break;
-                }
-            out.insert(cur);
+    for (std::size_t i = 0, end = 0; i < s.size(); i = end) {
+        end = std::find_if_not(s.begin() + i, s.end(), is_word_char) - s.begin();
+        if (end - i < 3) {
+            end += end == i; // not a word character: skip it
+            continue;
         }
-        cur.clear();
-    };
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (std::isalnum(u) || u >= 0x80)
-            cur += static_cast<char>(std::tolower(u));
-        else
-            flush();
+        cur = text::lower(s.substr(i, end - i));
+        if (is_stopword(cur)) continue;
+        for (std::string_view suf : {"ing", "ed", "es", "s"})
+            if (cur.size() > suf.size() + 3 && cur.ends_with(suf)) {
+                cur.resize(cur.size() - suf.size());
+                break;
+            }
+        on_word(cur);
     }
-    flush();
+}
+
+// How many words two entries must have in common to be likely the same event, when the smaller
+// of their sets of significant words has `smaller` words: at least two, and most of them.
+std::size_t words_needed(std::size_t smaller) {
+    return std::max<std::size_t>({1, std::min<std::size_t>(2, smaller), (smaller * 2 + 2) / 3});
+}
+
+// Lists of ids stored back to back: list k is items[starts[k]] up to items[starts[k + 1]].
+struct id_lists {
+    std::vector<std::uint32_t> starts{0}, items;
+    std::size_t size() const { return starts.size() - 1; }
+    std::span<const std::uint32_t> operator[](std::size_t k) const {
+        return {items.data() + starts[k], items.data() + starts[k + 1]};
+    }
+};
+
+// Inverts `lists`: for each of `nkeys` ids, the lists (ascending) having it among their first
+// `first(k)` items.
+template <class F> id_lists invert(const id_lists& lists, std::size_t nkeys, F first) {
+    id_lists out;
+    out.starts.assign(nkeys + 1, 0);
+    for (std::size_t k = 0; k < lists.size(); ++k)
+        for (auto id : lists[k].first(first(k)))
+            ++out.starts[id + 1];
+    std::partial_sum(out.starts.begin(), out.starts.end(), out.starts.begin());
+    out.items.resize(out.starts.back());
+    auto next = out.starts;
+    for (std::size_t k = 0; k < lists.size(); ++k)
+        for (auto id : lists[k].first(first(k)))
+            out.items[next[id]++] = static_cast<std::uint32_t>(k);
+    return out;
+}
+
+// Whether two sorted lists have at least `need` ids in common. Each list may have only so many
+// ids the other lacks: the walk stops as soon as one has more.
+bool share_at_least(std::span<const std::uint32_t> a, std::span<const std::uint32_t> b, std::size_t need) {
+    if (need == 0) return true;
+    if (a.size() < need || b.size() < need) return false;
+    std::size_t a_only = a.size() - need, b_only = b.size() - need;
+    for (auto i = a.begin(), j = b.begin();;) {
+        if (*i < *j) {
+            if (a_only-- == 0) return false;
+            ++i;
+        } else if (*j < *i) {
+            if (b_only-- == 0) return false;
+            ++j;
+        } else {
+            if (--need == 0) return true;
+            ++i;
+            ++j;
+        }
+    }
+}
+
+// Entries (sorted by time) likely to be the same event placed more than `apart` minutes apart by
+// different people, as pairs in index order.
+//
+// Words are numbered rarest first, so an entry's sorted ids start with its rarest words. Two
+// entries sharing k words share one among the first |W| - k + 1 of each set W: the first shared
+// word comes no later, the other k - 1 all follow it. So a matching pair shares one of the
+// smaller set's rarest words, and only pairs found through those words (few entries have them)
+// are counted, not every pair sharing a common word. The pairs found, and their order, are the
+// same as comparing every pair.
+std::vector<conflict> likely_same_events(const std::vector<timeline_entry>& timed, long apart) {
+    const std::size_t n = timed.size();
+    std::unordered_map<std::string, std::uint32_t> word_ids;
+    std::map<std::string_view, std::uint32_t> lane_ids;
+    std::vector<std::uint32_t> lane(n);
+    id_lists words; // per entry, its distinct word ids, sorted
+    for (std::size_t i = 0; i < n; ++i) {
+        lane[i] = lane_ids.emplace(timed[i].lane, static_cast<std::uint32_t>(lane_ids.size())).first->second;
+        auto& ids = words.items;
+        const auto from = static_cast<std::ptrdiff_t>(ids.size());
+        for_each_significant(timed[i].text, [&](const std::string& wd) {
+            auto it = word_ids.find(wd);
+            if (it == word_ids.end())
+                it = word_ids.emplace(wd, static_cast<std::uint32_t>(word_ids.size())).first;
+            ids.push_back(it->second);
+        });
+        std::sort(ids.begin() + from, ids.end());
+        ids.erase(std::unique(ids.begin() + from, ids.end()), ids.end());
+        words.starts.push_back(static_cast<std::uint32_t>(ids.size()));
+    }
+
+    // Number the words by how many entries have them, rarest first.
+    std::vector<std::uint32_t> count(word_ids.size(), 0);
+    for (auto id : words.items)
+        ++count[id];
+    std::vector<std::uint32_t> by_rarity(count.size()), rank(count.size());
+    std::iota(by_rarity.begin(), by_rarity.end(), 0);
+    std::stable_sort(by_rarity.begin(), by_rarity.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return count[a] < count[b]; });
+    for (std::uint32_t r = 0; r < by_rarity.size(); ++r)
+        rank[by_rarity[r]] = r;
+    for (auto& id : words.items)
+        id = rank[id];
+    // The first rare[i] words of entry i: any match with no more words than it shares one of them.
+    std::vector<std::size_t> rare(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        std::sort(words.items.begin() + words.starts[i], words.items.begin() + words.starts[i + 1]);
+        rare[i] = words[i].size() + 1 - words_needed(words[i].size());
+    }
+
+    // Per word: the entries having it, and those having it among their rarest words.
+    const id_lists postings = invert(words, count.size(), [&](std::size_t i) { return words[i].size(); });
+    const id_lists rare_postings = invert(words, count.size(), [&](std::size_t i) { return rare[i]; });
+
+    // For each entry, the later ones sharing one of its rarest words, or having one of its words
+    // among their rarest: every later entry that can match.
+    std::vector<conflict> out;
+    std::vector<std::uint32_t> seen(n, 0), candidates; // seen[j] == i + 1: j is a candidate for i
+    auto collect = [&](std::span<const std::uint32_t> post, std::uint32_t i) {
+        for (auto it = std::upper_bound(post.begin(), post.end(), i); it != post.end(); ++it)
+            if (seen[*it] != i + 1) {
+                seen[*it] = i + 1;
+                candidates.push_back(*it);
+            }
+    };
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const auto wi = words[i];
+        candidates.clear();
+        for (std::size_t k = 0; k < wi.size(); ++k) {
+            if (k < rare[i]) collect(postings[wi[k]], i);
+            collect(rare_postings[wi[k]], i);
+        }
+        const auto first = out.size();
+        for (auto j : candidates) {
+            if (lane[i] == lane[j]) continue;
+            const auto d = std::chrono::duration_cast<std::chrono::minutes>(*timed[j].at - *timed[i].at);
+            if (d.count() <= apart) continue;
+            const auto wj = words[j];
+            if (share_at_least(wi, wj, words_needed(std::min(wi.size(), wj.size()))))
+                out.push_back(conflict{i, j, static_cast<long>(d.count())});
+        }
+        // Candidates come in no particular order; the few matches are put in index order.
+        std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+                  [](const conflict& x, const conflict& y) { return x.b < y.b; });
+    }
     return out;
 }
 
@@ -122,35 +265,59 @@ std::string label_of(const question& q) {
     return q.label.empty() ? q.id : q.label;
 }
 
+// A line of the given spans, moved in (a braced list would copy each of them).
+template <class... Spans> rich::line line_of(Spans&&... spans) {
+    rich::line l;
+    l.reserve(sizeof...(spans) + 1); // room for a trailing note
+    (l.push_back(std::forward<Spans>(spans)), ...);
+    return l;
+}
+
 } // namespace
 
 summary_model compile_summary(const world& w, const postmortem& p, const settings& s, bool include_private) {
     summary_model m;
     m.labels = make_labels(w, p);
+    auto entry = [&](const participant& x, const std::string& lane, const step& st, bool out_of_order) {
+        return timeline_entry{lane,
+                              p.anonymous ? "" : x.user,
+                              st.seq,
+                              st.at,
+                              st.end,
+                              st.approximate,
+                              st.is_private,
+                              humanize(st.text, w, p, m.labels),
+                              humanize(st.original, w, p, m.labels),
+                              out_of_order};
+    };
+    // The timed steps are sorted before their entries are made, so that each entry is built once,
+    // in place.
+    struct timed_step {
+        sys_seconds at;
+        const participant* x;
+        const std::string* lane;
+        const step* st;
+        bool out_of_order;
+    };
+    std::vector<timed_step> timed;
     for (auto& x : p.participants) {
+        const std::string& lane = m.labels.at(x.user);
         std::optional<sys_seconds> latest;
         for (auto& st : x.steps) {
             if (st.is_private && !include_private) continue;
-            timeline_entry e{m.labels[x.user],
-                             p.anonymous ? "" : x.user,
-                             st.seq,
-                             st.at,
-                             st.end,
-                             st.approximate,
-                             st.is_private,
-                             humanize(st.text, w, p, m.labels),
-                             humanize(st.original, w, p, m.labels)};
             if (!st.at) {
-                m.untimed.push_back(std::move(e));
+                m.untimed.push_back(entry(x, lane, st, false));
                 continue;
             }
-            if (latest && *st.at < *latest) e.out_of_order = true;
+            timed.push_back({*st.at, &x, &lane, &st, latest && *st.at < *latest});
             if (!latest || *st.at > *latest) latest = st.at;
-            m.timed.push_back(std::move(e));
         }
     }
     // Sorted by UTC instant; ties keep each person's order and the participants' order.
-    std::stable_sort(m.timed.begin(), m.timed.end(), [](auto& a, auto& b) { return *a.at < *b.at; });
+    std::stable_sort(timed.begin(), timed.end(), [](auto& a, auto& b) { return a.at < b.at; });
+    m.timed.reserve(timed.size());
+    for (auto& t : timed)
+        m.timed.push_back(entry(*t.x, *t.lane, *t.st, t.out_of_order));
 
     std::optional<sys_seconds> covered;
     // A gap is a stretch no entry covers: a span covers its whole length, so the stretch starts
@@ -164,56 +331,7 @@ summary_model compile_summary(const world& w, const postmortem& p, const setting
         if (to - from > gap_len) m.gaps.push_back(gap{from, to});
     }
 
-    // Likely the same event placed apart by different people. Only entries sharing a word can
-    // match, so each entry is compared with those found through a word index, not with all of
-    // them (the pairs, and their order, are the same as comparing every pair).
-    const std::size_t n = m.timed.size();
-    std::map<std::string, std::uint32_t> word_ids;
-    std::map<std::string_view, std::uint32_t> lane_ids;
-    std::vector<std::vector<std::uint32_t>> words(n); // sorted word ids per entry
-    std::vector<std::uint32_t> lane(n);
-    std::vector<std::vector<std::uint32_t>> postings;
-    for (std::size_t i = 0; i < n; ++i) {
-        lane[i] =
-            lane_ids.emplace(m.timed[i].lane, static_cast<std::uint32_t>(lane_ids.size())).first->second;
-        for (auto& wd : significant(m.timed[i].text)) {
-            auto id = word_ids.emplace(wd, static_cast<std::uint32_t>(word_ids.size())).first->second;
-            if (id == postings.size()) postings.emplace_back();
-            postings[id].push_back(static_cast<std::uint32_t>(i));
-            words[i].push_back(id);
-        }
-        std::sort(words[i].begin(), words[i].end());
-    }
-    std::vector<std::uint32_t> common(n, 0), touched;
-    for (std::size_t i = 0; i < n; ++i) {
-        touched.clear();
-        for (auto id : words[i]) {
-            const auto& post = postings[id];
-            for (auto it = std::upper_bound(post.begin(), post.end(), static_cast<std::uint32_t>(i));
-                 it != post.end(); ++it)
-                if (common[*it]++ == 0) touched.push_back(*it);
-        }
-        // In index order: sort a few, or sweep the counters when most later entries were hit.
-        const bool sweep = touched.size() * 16 > n - i;
-        if (sweep) {
-            touched.clear();
-            for (std::size_t j = i + 1; j < n; ++j)
-                if (common[j]) touched.push_back(static_cast<std::uint32_t>(j));
-        } else {
-            std::sort(touched.begin(), touched.end());
-        }
-        for (auto j : touched) {
-            const std::size_t c = common[j];
-            common[j] = 0;
-            if (lane[i] == lane[j]) continue;
-            const auto d = std::chrono::duration_cast<std::chrono::minutes>(*m.timed[j].at - *m.timed[i].at);
-            if (d.count() <= s.conflict_minutes) continue;
-            // same_event(): at least two words in common, and most of the shorter set.
-            const std::size_t smaller = std::min(words[i].size(), words[j].size());
-            if (c >= std::min<std::size_t>(2, smaller) && c * 3 >= smaller * 2)
-                m.conflicts.push_back(conflict{i, j, static_cast<long>(d.count())});
-        }
-    }
+    m.conflicts = likely_same_events(m.timed, s.conflict_minutes);
     return m;
 }
 
@@ -255,8 +373,8 @@ rich::message render_summary(const world& w, const postmortem& p, const settings
                                                 f(m.gaps[gi].from) + "–" + f(m.gaps[gi].to) + ")")});
                 ++gi;
             }
-            rich::line l{rich::bold(when(e, f)), txt(" " + e.lane + ": "),
-                         txt(e.text.empty() ? e.original : e.text)};
+            rich::line l = line_of(rich::bold(when(e, f)), txt(" " + e.lane + ": "),
+                                   txt(e.text.empty() ? e.original : e.text));
             if (e.is_private) l.push_back(rich::ital(" (private)"));
             if (e.out_of_order)
                 l.push_back(rich::ital(" (out of order in " + e.lane + "'s account — please review)"));
@@ -267,7 +385,7 @@ rich::message render_summary(const world& w, const postmortem& p, const settings
         if (!m.untimed.empty()) {
             std::vector<rich::line> u;
             for (auto& e : m.untimed) {
-                rich::line l{txt(e.lane + ": "), txt(e.text.empty() ? e.original : e.text)};
+                rich::line l = line_of(txt(e.lane + ": "), txt(e.text.empty() ? e.original : e.text));
                 if (e.is_private) l.push_back(rich::ital(" (private)"));
                 u.push_back(std::move(l));
             }
@@ -279,9 +397,9 @@ rich::message render_summary(const world& w, const postmortem& p, const settings
             for (auto& x : m.conflicts) {
                 const auto& a = m.timed[x.a];
                 const auto& bb = m.timed[x.b];
-                c.push_back({txt(a.lane + " and " + bb.lane + " place “" + text::clip(a.text, 80) + "” " +
-                                 std::to_string(x.minutes) + " minutes apart (" + f(*a.at) + " / " +
-                                 f(*bb.at) + ")")});
+                c.push_back(line_of(txt(a.lane + " and " + bb.lane + " place “" + text::clip(a.text, 80) +
+                                        "” " + std::to_string(x.minutes) + " minutes apart (" + f(*a.at) +
+                                        " / " + f(*bb.at) + ")")));
             }
             b.push_back(rich::para({rich::bold("Worth talking through")}));
             b.push_back(rich::bullets(std::move(c)));
@@ -334,16 +452,19 @@ rich::message render_summary(const world& w, const postmortem& p, const settings
 }
 
 namespace {
-std::string md_line(const rich::line& l) {
-    std::string out;
+void append_md_line(std::string& out, const rich::line& l) {
+    std::string mention;
     for (auto& s : l) {
-        std::string t = s.k == rich::span::kind::mention ? "@" + s.text : s.text;
+        std::string_view t = s.text;
+        if (s.k == rich::span::kind::mention) t = mention = "@" + s.text;
         if (s.code) {
             // A code span as long as needed so user backticks cannot close it.
             std::string ticks = "`";
             while (t.find(ticks) != std::string::npos)
                 ticks += "`";
-            out += ticks + " " + t + " " + ticks;
+            out += ticks + " ";
+            out += t;
+            out += " " + ticks;
             continue;
         }
         // Emphasis cannot open or close next to a space in CommonMark: keep spaces outside it.
@@ -352,12 +473,14 @@ std::string md_line(const rich::line& l) {
             out += text::markdown_escape(t);
             continue;
         }
-        std::string core = text::markdown_escape(t.substr(a, b - a + 1));
-        if (s.bold) core = "**" + core + "**";
-        if (s.italic) core = "_" + core + "_";
-        out += t.substr(0, a) + core + t.substr(b + 1);
+        // Italic outside bold: `_**text**_`.
+        const std::string_view marks = s.italic ? (s.bold ? "_**" : "_") : "**";
+        out += t.substr(0, a);
+        out += marks;
+        out += text::markdown_escape(t.substr(a, b - a + 1));
+        out.append(marks.rbegin(), marks.rend());
+        out += t.substr(b + 1);
     }
-    return out;
 }
 } // namespace
 
@@ -368,15 +491,21 @@ std::string render_markdown(const world& w, const postmortem& p, const settings&
     for (auto& b : m.blocks) {
         switch (b.k) {
         case rich::block::kind::heading:
-            out += (first_heading ? "# " : "\n## ") + md_line(b.text) + "\n\n";
+            out += first_heading ? "# " : "\n## ";
+            append_md_line(out, b.text);
+            out += "\n\n";
             first_heading = false;
             break;
         case rich::block::kind::paragraph:
-            out += md_line(b.text) + "\n\n";
+            append_md_line(out, b.text);
+            out += "\n\n";
             break;
         case rich::block::kind::bullets:
-            for (auto& it : b.items)
-                out += "- " + md_line(it) + "\n";
+            for (auto& it : b.items) {
+                out += "- ";
+                append_md_line(out, it);
+                out += "\n";
+            }
             out += "\n";
             break;
         case rich::block::kind::code:
@@ -440,20 +569,24 @@ std::string render_json(const world& w, const postmortem& p, const settings& s) 
         people.push_back(std::move(q));
     }
     o["participants"] = std::move(people);
+    auto instant = [&](const std::optional<sys_seconds>& t) {
+        return t ? json::value(iso(*t)) : json::value(nullptr);
+    };
     auto entry = [&](const timeline_entry& e) {
-        json::object j;
-        j["lane"] = e.lane;
-        j["seq"] = e.seq;
-        j["text"] = e.text;
-        j["original"] = e.original;
-        j["at"] = e.at ? json::value(iso(*e.at)) : json::value(nullptr);
-        j["end"] = e.end ? json::value(iso(*e.end)) : json::value(nullptr);
-        j["approximate"] = e.approximate;
-        j["private"] = e.is_private;
-        j["out_of_order"] = e.out_of_order;
-        return j;
+        return json::object{{"lane", e.lane},
+                            {"seq", e.seq},
+                            {"text", e.text},
+                            {"original", e.original},
+                            {"at", instant(e.at)},
+                            {"end", instant(e.end)},
+                            {"approximate", e.approximate},
+                            {"private", e.is_private},
+                            {"out_of_order", e.out_of_order}};
     };
     json::array tl, un, gaps, conflicts;
+    tl.reserve(m.timed.size());
+    un.reserve(m.untimed.size());
+    conflicts.reserve(m.conflicts.size());
     for (auto& e : m.timed)
         tl.push_back(entry(e));
     for (auto& e : m.untimed)

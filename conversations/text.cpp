@@ -1,5 +1,6 @@
 #include "conversations/text.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 
@@ -7,7 +8,7 @@ namespace pm::conv::text {
 
 namespace {
 char lo(char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -170,35 +171,55 @@ std::string slug(std::string_view title) {
     return out;
 }
 
+namespace {
+// Inline markup: emphasis, code, links, autolinks and raw HTML, tables, strikethrough.
+bool is_inline_markup(char c) {
+    switch (c) {
+    case '\\':
+    case '`':
+    case '*':
+    case '_':
+    case '[':
+    case ']':
+    case '<':
+    case '>':
+    case '|':
+    case '~':
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool is_plain(char c) {
+    return !is_inline_markup(c) && c != '&' && c != '\n';
+}
+} // namespace
+
 std::string markdown_escape(std::string_view s) {
     std::string out;
     out.reserve(s.size() + 8);
     bool line_start = true;
     for (std::size_t i = 0; i < s.size(); ++i) {
+        if (!line_start) {
+            // Inside a line, text up to the next markup character is copied as it is.
+            const auto plain =
+                static_cast<std::size_t>(std::find_if_not(s.begin() + i, s.end(), is_plain) - s.begin());
+            out.append(s.substr(i, plain - i));
+            i = plain;
+            if (i == s.size()) break;
+        }
         const char c = s[i];
-        switch (c) {
-        // Inline markup: emphasis, code, links, autolinks and raw HTML, tables, strikethrough.
-        case '\\':
-        case '`':
-        case '*':
-        case '_':
-        case '[':
-        case ']':
-        case '<':
-        case '>':
-        case '|':
-        case '~':
+        if (is_inline_markup(c)) {
             out += '\\';
             out += c;
-            break;
-        case '&':
+        } else if (c == '&') {
             out += "&amp;";
-            break;
-        case '\n':
+        } else if (c == '\n') {
             out += "  \n"; // a hard line break keeps the writer's lines
             line_start = true;
             continue;
-        default:
+        } else {
             // Block markup only counts at the start of a line: headings, lists, rules, quotes.
             if (line_start && (c == '#' || c == '+' || c == '-' || c == '='))
                 out += '\\';
