@@ -157,6 +157,9 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
     std::unordered_set<std::string> inflight;
     std::unordered_map<std::string, std::deque<job>> queues;
     std::unordered_map<std::string, user_entry> users;
+    // users.info calls under way, by user: a second asker waits for the first call (the timer
+    // never expires; it is cancelled when the answer is in the cache).
+    std::unordered_map<std::string, std::shared_ptr<asio::steady_timer>> lookups;
     std::unordered_map<std::string, std::string> dm_channels;
     std::unordered_map<std::int64_t, std::vector<std::string>> progress; // row → ts of parts posted
     std::unordered_set<std::int64_t> ambiguous; // rows with an attempt of unknown outcome
@@ -299,23 +302,64 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
 
     // ---- users.info cache --------------------------------------------------------------------
 
+    // The cached entry, when it is fresh enough to use without asking again.
+    const user_entry* cached_user(const std::string& id, steady::time_point now) const {
+        auto it = users.find(id);
+        if (it == users.end()) return nullptr;
+        auto age = now - it->second.fetched;
+        // Failures are retried after a minute; successes after the refresh age.
+        if ((it->second.ok && age < cfg.user_cache_age) || (!it->second.ok && age < 60s)) return &it->second;
+        return nullptr;
+    }
+
+    // Starts the lookups an event will need as soon as it arrives, so that events queued behind
+    // others of their conversation do not each wait for their own call in turn.
+    void prefetch_users(const chat_event& ev) {
+        auto want = [&](const std::string& id) {
+            if (id.empty() || lookups.contains(id) || cached_user(id, steady::now())) return;
+            auto self = shared_from_this();
+            asio::co_spawn(
+                ex,
+                [self, id]() -> asio::awaitable<void> {
+                    co_await self->user_info(id, steady::now() + self->cfg.user_lookup_timeout);
+                },
+                asio::detached);
+        };
+        want(ev.user.id);
+        for (const auto& m : ev.mentions)
+            want(m.id);
+    }
+
     asio::awaitable<const user_entry*> user_info(const std::string& id, steady::time_point deadline) {
         auto self = shared_from_this();
         auto now = steady::now();
-        auto it = users.find(id);
-        if (it != users.end()) {
-            auto age = now - it->second.fetched;
-            // Failures are retried after a minute; successes after the refresh age.
-            if ((it->second.ok && age < cfg.user_cache_age) || (!it->second.ok && age < 60s))
-                co_return &it->second;
+        if (auto* fresh = cached_user(id, now)) co_return fresh;
+        if (auto l = lookups.find(id); l != lookups.end()) {
+            auto wait = l->second; // the call under way answers this one too
+            co_await wait->async_wait(asio::as_tuple(asio::use_awaitable));
+            auto done = users.find(id);
+            co_return done != users.end() && done->second.ok ? &done->second : nullptr;
         }
+        auto it = users.find(id);
         // An ack is waiting: no lookup when it would have to queue behind the rate limit.
         std::vector<std::string> keys;
         keys.push_back("m:users.info");
         if (now >= deadline || gate.limiter().peek(keys, now) > now + 100ms)
             co_return it != users.end() && it->second.ok ? &it->second : nullptr;
+        auto pending = std::make_shared<asio::steady_timer>(ex, steady::time_point::max());
+        lookups[id] = pending;
+        struct done_looking {
+            impl& a;
+            const std::string& id;
+            std::shared_ptr<asio::steady_timer> t;
+            ~done_looking() {
+                a.lookups.erase(id);
+                t->cancel();
+            }
+        } release{*this, id, pending};
         auto r =
             co_await call("users.info", form("user", id), false, false, std::vector<std::string>(), true);
+        it = users.find(id);
         user_entry e;
         e.fetched = steady::now();
         if (r.k == api_reply::kind::ok) {
@@ -564,6 +608,7 @@ struct adapter::impl : std::enable_shared_from_this<impl> {
             return;
         }
         inflight.insert(f.envelope_id);
+        prefetch_users(*f.event);
         std::string key = f.event->where.channel + "/" + f.event->where.thread_root;
         auto& q = queues[key];
         q.push_back(job{s, std::move(f)});

@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "adapters/slack/slack_adapter.hpp"
 #include "fake_slack.hpp"
 #include "loopback_support.hpp"
@@ -122,6 +124,27 @@ TEST_CASE("slack: hello, an event handed over with user details, acked only afte
         CHECK(*e.user.tz == "Europe/Berlin");
         REQUIRE(e.mentions.size() == 1);
         CHECK(e.mentions[0].name == "bob"); // users.info has no U0BOB: Slack's label stays
+        co_await h.shutdown();
+    });
+    CHECK(h.run_error.empty());
+}
+
+TEST_CASE("slack: a new user's events in many channels at once cost one users.info call") {
+    harness h;
+    run_test(h.ioc, [&]() -> asio::awaitable<void> {
+        h.start();
+        co_await h.connected();
+        for (int i = 0; i < 6; ++i)
+            h.fake.send_envelope(make_message_envelope("env-" + std::to_string(i), "Ev" + std::to_string(i),
+                                                       "C0CH" + std::to_string(i), "U0ALICE", "hello",
+                                                       "1767351180.00040" + std::to_string(i)));
+        REQUIRE(co_await eventually([&] { return h.fake.acks.size() == 6; }));
+        auto lookups = std::count_if(h.fake.calls.begin(), h.fake.calls.end(),
+                                     [](const auto& c) { return c.method == "users.info"; });
+        CHECK(lookups == 1);
+        REQUIRE(h.events.size() == 6);
+        for (const auto& e : h.events)
+            CHECK(e.user.name == "alice.ng");
         co_await h.shutdown();
     });
     CHECK(h.run_error.empty());
