@@ -11,35 +11,45 @@ void histogram::observe(double s) {
         if (s <= bounds[i]) ++buckets_[i];
 }
 
-void metrics::add(const std::string& name, const std::string& labels, std::uint64_t n) {
-    families_[name].values[labels] += static_cast<double>(n);
+template <class V> V& metrics::slot(by_name<V>& m, std::string_view key) {
+    auto it = m.find(key);
+    if (it == m.end()) it = m.emplace(std::string(key), V{}).first;
+    return it->second;
 }
 
-void metrics::set(const std::string& name, const std::string& labels, double value) {
-    auto& f = families_[name];
+metrics::family& metrics::at(std::string_view name) {
+    return slot(families_, name);
+}
+
+void metrics::add(std::string_view name, std::string_view labels, std::uint64_t n) {
+    slot(at(name).values, labels) += static_cast<double>(n);
+}
+
+void metrics::set(std::string_view name, std::string_view labels, double value) {
+    auto& f = at(name);
     f.type = "gauge";
-    f.values[labels] = value;
+    slot(f.values, labels) = value;
 }
 
-void metrics::set_counter(const std::string& name, const std::string& labels, double value) {
-    families_[name].values[labels] = value;
+void metrics::set_counter(std::string_view name, std::string_view labels, double value) {
+    slot(at(name).values, labels) = value;
 }
 
-void metrics::observe(const std::string& name, const std::string& labels, double seconds) {
-    auto& f = families_[name];
+void metrics::observe(std::string_view name, std::string_view labels, double seconds) {
+    auto& f = at(name);
     f.type = "histogram";
-    f.histograms[labels].observe(seconds);
+    slot(f.histograms, labels).observe(seconds);
 }
 
-std::uint64_t metrics::counter(const std::string& name, const std::string& labels) const {
+std::uint64_t metrics::counter(std::string_view name, std::string_view labels) const {
     auto it = families_.find(name);
     if (it == families_.end()) return 0;
     auto v = it->second.values.find(labels);
     return v == it->second.values.end() ? 0 : static_cast<std::uint64_t>(v->second);
 }
 
-void metrics::describe(const std::string& name, const std::string& type, const std::string& help) {
-    auto& f = families_[name];
+void metrics::describe(std::string_view name, std::string_view type, std::string_view help) {
+    auto& f = at(name);
     f.type = type;
     f.help = help;
 }

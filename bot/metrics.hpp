@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace pm::bot {
 
@@ -27,25 +28,29 @@ private:
 
 class metrics {
 public:
-    // `labels` is the inside of {…}, e.g. `adapter="slack"`; empty for none.
-    void add(const std::string& name, const std::string& labels = "", std::uint64_t n = 1);
-    void set(const std::string& name, const std::string& labels, double value);
+    // `labels` is the inside of {…}, e.g. `adapter="slack"`; empty for none. Names and labels
+    // are looked up without copying: a counter bumped per event allocates nothing.
+    void add(std::string_view name, std::string_view labels = "", std::uint64_t n = 1);
+    void set(std::string_view name, std::string_view labels, double value);
     // A counter kept elsewhere (an adapter's own), copied in when scraped.
-    void set_counter(const std::string& name, const std::string& labels, double value);
-    void observe(const std::string& name, const std::string& labels, double seconds);
-    std::uint64_t counter(const std::string& name, const std::string& labels = "") const;
+    void set_counter(std::string_view name, std::string_view labels, double value);
+    void observe(std::string_view name, std::string_view labels, double seconds);
+    std::uint64_t counter(std::string_view name, std::string_view labels = "") const;
     // HELP texts are registered once per name.
-    void describe(const std::string& name, const std::string& type, const std::string& help);
+    void describe(std::string_view name, std::string_view type, std::string_view help);
     std::string render() const;
 
 private:
+    template <class V> using by_name = std::map<std::string, V, std::less<>>;
     struct family {
         std::string type = "counter";
         std::string help;
-        std::map<std::string, double> values;
-        std::map<std::string, histogram> histograms;
+        by_name<double> values;
+        by_name<histogram> histograms;
     };
-    std::map<std::string, family> families_;
+    by_name<family> families_;
+    family& at(std::string_view name);
+    template <class V> static V& slot(by_name<V>& m, std::string_view key);
 };
 
 } // namespace pm::bot

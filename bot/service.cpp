@@ -149,9 +149,16 @@ void service::start(std::function<void(const std::string&, const std::string&)> 
     }
 }
 
+const std::string& service::adapter_label(const std::string& platform) {
+    auto it = adapter_labels_.find(platform);
+    if (it == adapter_labels_.end())
+        it = adapter_labels_.emplace(platform, "adapter=\"" + platform + "\"").first;
+    return it->second;
+}
+
 asio::awaitable<void> service::handle(adapters::chat_event ev) {
     const auto started = std::chrono::steady_clock::now();
-    const std::string label = "adapter=\"" + ev.platform + "\"";
+    const std::string& label = adapter_label(ev.platform);
     metrics_.add("postmortem_events_received_total", label);
     if (ev.user.is_bot) co_return;
     const std::string key = ev.platform + "\n" + ev.event_id;

@@ -78,6 +78,8 @@ private:
     std::size_t flush_seen_ = 0; // batch size when the flush last looked; it waits while it grows
     int flush_rounds_ = 0;
     int flush_quiet_ = 0;
+    std::map<std::string, std::string> adapter_labels_; // platform -> `adapter="…"`
+    const std::string& adapter_label(const std::string& platform);
     std::set<std::string> inflight_;
     std::unique_ptr<adapters::cursor_store> cursors_;
     std::vector<std::function<void(metrics&)>>
