@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 
 namespace pm::adapters::slack {
@@ -150,7 +151,20 @@ std::string escape_plain(std::string_view in) {
 std::string escape_mrkdwn(std::string_view in) {
     std::string out;
     out.reserve(in.size() + 16);
+    // The characters that may need more than themselves; everything else is copied in runs.
+    static constexpr auto special = [] {
+        std::array<bool, 256> t{};
+        for (unsigned char c : std::string_view("&<>*_~`@"))
+            t[c] = true;
+        return t;
+    }();
     for (std::size_t i = 0; i < in.size(); ++i) {
+        std::size_t run = i;
+        while (run < in.size() && !special[static_cast<unsigned char>(in[run])])
+            ++run;
+        out.append(in, i, run - i);
+        if (run == in.size()) break;
+        i = run;
         char c = in[i];
         char prev = i ? in[i - 1] : '\n';
         switch (c) {
