@@ -61,7 +61,9 @@ int main(int argc, char** argv) {
         return 1;
     }
 
-    asio::io_context io;
+    // One thread runs every socket; the terminal's stdin reader thread only posts to it. So the
+    // reactor's per-socket locks are left out; posting stays thread-safe.
+    asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     bot::service svc(io, *cfg, *st);
     for (auto& name : cfg->adapters) {
         if (name == "shell") {
