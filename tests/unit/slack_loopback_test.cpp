@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "adapters/slack/slack_adapter.hpp"
 #include "fake_slack.hpp"
@@ -145,6 +146,42 @@ TEST_CASE("slack: a new user's events in many channels at once cost one users.in
         REQUIRE(h.events.size() == 6);
         for (const auto& e : h.events)
             CHECK(e.user.name == "alice.ng");
+        co_await h.shutdown();
+    });
+    CHECK(h.run_error.empty());
+}
+
+TEST_CASE("slack: at most 1024 events wait for their commit at once; the rest wait their turn, none lost") {
+    harness h;
+    // The bot takes events in and never commits them until released.
+    asio::steady_timer gate(h.ioc, asio::steady_timer::time_point::max());
+    bool released = false;
+    int in_sink = 0, most = 0;
+    h.on_event = [&](const chat_event&) -> asio::awaitable<void> {
+        most = std::max(most, ++in_sink);
+        if (!released) co_await gate.async_wait(asio::as_tuple(asio::use_awaitable));
+        --in_sink;
+    };
+    constexpr int n = 1100;
+    run_test(h.ioc, [&]() -> asio::awaitable<void> {
+        h.start();
+        co_await h.connected();
+        for (int i = 0; i < n; ++i)
+            h.fake.send_envelope(make_message_envelope("env-" + std::to_string(i), "Ev" + std::to_string(i),
+                                                       "C0CH" + std::to_string(i % 40), "U0ALICE", "hi",
+                                                       "1767351180." + std::to_string(100000 + i)));
+        REQUIRE(co_await eventually([&] { return in_sink == 1024; }));
+        co_await sleep_for(300ms); // the other 76 stay queued in the adapter, nothing is acked
+        CHECK(in_sink == 1024);
+        CHECK(h.events.size() == 1024);
+        CHECK(h.fake.acks.empty());
+        released = true;
+        gate.cancel();
+        REQUIRE(co_await eventually([&] { return h.fake.acks.size() == n; }));
+        CHECK(most == 1024);
+        CHECK(h.events.size() == n);
+        std::set<std::string> acked(h.fake.acks.begin(), h.fake.acks.end());
+        CHECK(acked.size() == n);
         co_await h.shutdown();
     });
     CHECK(h.run_error.empty());
