@@ -90,7 +90,7 @@ struct reader {
                     break;
                 }
                 const auto name = p.substr(open + 1, close - open - 1);
-                if (name != "@person" && classes.count(name) == 0)
+                if (name != "@person" && name != "@system" && classes.count(name) == 0)
                     fail(n, key, "unknown word class {" + name + "} in \"" + p + "\"");
             }
         }

@@ -221,6 +221,7 @@ struct token {
     bool has_digit = false;
     bool has_alpha = false;
     bool person_like = false; // a person word or a name, for `{@person}` in phrases
+    bool system_like = false; // a system word, host, version or acronym, for `{@system}`
 };
 
 gap classify_gap(std::string_view s, const std::vector<bool>& m, std::size_t from, std::size_t to) {
@@ -352,7 +353,7 @@ struct word_class {
 };
 
 struct pattern_word {
-    enum kind { literal, any, cls, person_like } k = literal;
+    enum kind { literal, any, cls, person_like, system_like } k = literal;
     std::string text;               // the word, for literals
     const word_class* wc = nullptr; // for classes
 };
@@ -418,6 +419,8 @@ pattern compile_pattern(std::string_view phrase, const compiled& c) {
             pw.k = pattern_word::any;
         } else if (w == "{@person}") {
             pw.k = pattern_word::person_like;
+        } else if (w == "{@system}") {
+            pw.k = pattern_word::system_like;
         } else if (w.size() > 2 && w.front() == '{' && w.back() == '}') {
             pw.k = pattern_word::cls;
             pw.wc = &c.get(w.substr(1, w.size() - 2));
@@ -451,6 +454,8 @@ bool word_matches(const pattern_word& pw, const token& t) {
         return pw.wc->contains(t.norm);
     case pattern_word::person_like:
         return t.person_like;
+    case pattern_word::system_like:
+        return t.system_like;
     case pattern_word::literal:
         break;
     }
@@ -627,8 +632,11 @@ struct context {
 };
 
 void mark_people(std::vector<token>& toks, const context& cx) {
-    for (auto& t : toks)
-        t.person_like = cx.classify(t, false) == who::person;
+    for (auto& t : toks) {
+        const auto w = cx.classify(t, false);
+        t.person_like = w == who::person;
+        t.system_like = w == who::system;
+    }
 }
 
 struct compiled_rule {

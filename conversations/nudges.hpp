@@ -14,7 +14,8 @@ namespace pm::conv::nudges {
 // Phrases are sequences of words matched whole-word and case-insensitively; the words of a
 // phrase may be separated by any whitespace in the text. A word of a phrase may also be
 // `{class}` (any word of the named class in ruleset::words), `{@person}` (a person word or a
-// name: a capitalized word in no class) or `*` (any one word).
+// name: a capitalized word in no class), `{@system}` (a system word, or a word that looks like a
+// thing: a host or version with digits, an acronym, a CamelCase name) or `*` (any one word).
 
 // How the words around a match decide whether it is about a person (flagged) or about a system,
 // a signal or a thing (clean). A listed word is only a hint; who or what it is said of decides.
