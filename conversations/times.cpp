@@ -384,8 +384,9 @@ private:
         p.hour = mer ? h % 12 + (mer == 'p' ? 12 : 0) : h;
         p.minute = m;
         p.second = sec;
-        // "02:05" with its leading zero and ISO times are plainly 24-hour; "2:05" might not be.
-        p.may_be_12h = !mer && !p.iso_t && hd == 1 && h >= 1 && h <= 11;
+        // "02:05" with its leading zero and ISO times are plainly 24-hour; "2:05" and "11:45"
+        // might not be.
+        p.may_be_12h = !mer && !p.iso_t && h >= 1 && h <= 11 && (hd == 1 || h >= 10);
         return outcome::match;
     }
 
