@@ -78,25 +78,31 @@ net::ws_client::options quick() {
     return o;
 }
 
+// Starts the server and connects a client with quick() timings to it.
+asio::awaitable<std::shared_ptr<net::ws_client>> connect_to(ws_server& srv) {
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(ex, srv.serve(), asio::detached);
+    auto ws = std::make_shared<net::ws_client>(ex, quick());
+    auto c = co_await ws->connect(srv.url());
+    REQUIRE_FALSE(c.ec);
+    co_return ws;
+}
+
 } // namespace
 
 TEST_CASE("ws: a quiet peer that answers pings stays connected; pings carry their own payloads") {
     asio::io_context io;
     ws_server srv(io);
     run_test(io, [&]() -> asio::awaitable<void> {
-        asio::co_spawn(io, srv.serve(), asio::detached);
-        auto ex = co_await asio::this_coro::executor;
-        net::ws_client ws(ex, quick());
-        auto c = co_await ws.connect(srv.url());
-        REQUIRE_FALSE(c.ec);
+        auto ws = co_await connect_to(srv);
         // A read waits, as the adapters' readers always do (pongs are seen while reading), for
         // longer than idle_timeout with no message from the server: its pongs keep it alive.
         net::ws_client::result r;
         bool got = false;
         asio::co_spawn(
-            ex,
+            io,
             [&]() -> asio::awaitable<void> {
-                r = co_await ws.read();
+                r = co_await ws->read();
                 got = true;
             },
             asio::detached);
@@ -107,24 +113,20 @@ TEST_CASE("ws: a quiet peer that answers pings stays connected; pings carry thei
         REQUIRE(co_await eventually([&] { return got; }));
         REQUIRE_FALSE(r.ec);
         CHECK(r.msg.data == "still here");
-        co_await ws.close();
+        co_await ws->close();
     });
 }
 
 TEST_CASE("ws: a peer that stops answering is found dead by the pong timeout") {
     asio::io_context io;
     ws_server srv(io);
+    srv.reading = false; // accepts the upgrade, then reads nothing: no pong ever comes back
     run_test(io, [&]() -> asio::awaitable<void> {
-        asio::co_spawn(io, srv.serve(), asio::detached);
-        auto ex = co_await asio::this_coro::executor;
-        net::ws_client ws(ex, quick());
-        srv.reading = false; // accepts the upgrade, then reads nothing: no pong ever comes back
-        auto c = co_await ws.connect(srv.url());
-        REQUIRE_FALSE(c.ec);
-        auto r = co_await ws.read();
+        auto ws = co_await connect_to(srv);
+        auto r = co_await ws->read();
         REQUIRE(r.ec);
         CHECK(r.error == "no pong within 200 ms (dead socket)");
-        CHECK_FALSE(ws.is_open());
+        CHECK_FALSE(ws->is_open());
     });
 }
 
@@ -132,11 +134,7 @@ TEST_CASE("ws: writes from many coroutines at once arrive whole and in the order
     asio::io_context io;
     ws_server srv(io);
     run_test(io, [&]() -> asio::awaitable<void> {
-        asio::co_spawn(io, srv.serve(), asio::detached);
-        auto ex = co_await asio::this_coro::executor;
-        auto ws = std::make_shared<net::ws_client>(ex, quick());
-        auto c = co_await ws->connect(srv.url());
-        REQUIRE_FALSE(c.ec);
+        auto ws = co_await connect_to(srv);
         int ok = 0;
         std::vector<std::string> sent;
         for (int i = 0; i < 300; ++i) {
@@ -145,7 +143,7 @@ TEST_CASE("ws: writes from many coroutines at once arrive whole and in the order
                                std::string(static_cast<std::size_t>(i * 37 % 3000), 'x') + "\"}";
             sent.push_back(text);
             asio::co_spawn(
-                ex,
+                io,
                 [ws, text, &ok]() -> asio::awaitable<void> {
                     auto ec = co_await ws->write(text);
                     if (!ec) ++ok;
