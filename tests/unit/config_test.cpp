@@ -51,7 +51,7 @@ TEST_CASE("config: every problem at once, with file, line and key") {
     CHECK(errors[4] == f + ":8: log.level: is one of trace, debug, info, warn, error, critical, off");
 }
 
-TEST_CASE("config: secrets from the environment and from files; the environment wins") {
+TEST_CASE("config: secrets from the environment and from files, the environment wins") {
     auto tok = write("pm-config-token", "xoxb-from-file\n");
     auto p = write("pm-config-slack.toml",
                    "[slack]\nbot_token_file = \"" + tok.string() + "\"\napp_token = \"xapp-1\"\n");

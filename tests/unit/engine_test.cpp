@@ -148,7 +148,7 @@ TEST_CASE("engine: skip, back, private and stop in an interview") {
     CHECK(joined(out).find("Question 3 of 9") != std::string::npos);
 }
 
-TEST_CASE("engine: timeline lines are read in the writer's zone; bad lines are asked again") {
+TEST_CASE("engine: timeline lines are read in the writer's zone, bad lines are asked again") {
     harness h;
     h.say("alice", "/postmortem start DB failover --no-self @bob");
     h.say("bob", "/postmortem tz Europe/Berlin");
@@ -171,7 +171,7 @@ TEST_CASE("engine: timeline lines are read in the writer's zone; bad lines are a
     CHECK(bob.pos == 1); // still on the timeline until `done`
 }
 
-TEST_CASE("engine: a nudge wins over a follow-up and is private; a follow-up can be skipped") {
+TEST_CASE("engine: a nudge wins over a follow-up and is private, a follow-up can be skipped") {
     harness h(simple_rules());
     h.say("alice", "/postmortem start DB failover --no-self @bob");
     auto out = h.say("bob", "I noticed it late, I should have looked sooner");

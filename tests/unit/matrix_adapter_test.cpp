@@ -339,7 +339,7 @@ TEST_CASE("matrix: sends: notice, thread relation, mentions, forbidden") {
     h.stop();
 }
 
-TEST_CASE("matrix: DMs and private messages go to one created DM room; files are uploaded") {
+TEST_CASE("matrix: DMs and private messages go to one created DM room, files are uploaded") {
     harness h;
     h.start_synced();
     outbound o = channel_msg("", "pm-11", "your preview");

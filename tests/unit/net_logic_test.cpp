@@ -27,7 +27,7 @@ TEST_CASE("net: backoff doubles to the cap, jitter within [base/2, base], reset"
     CHECK(b.next() == 500ms);
 }
 
-TEST_CASE("net: rate limiter bursts, then spaces requests; keys are independent") {
+TEST_CASE("net: rate limiter bursts, then spaces requests, keys are independent") {
     rate_limiter l;
     l.set_rule("c:C1", {1.0, 3.0});
     rate_limiter::time_point t0{};

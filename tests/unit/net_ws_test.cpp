@@ -90,7 +90,7 @@ asio::awaitable<std::shared_ptr<net::ws_client>> connect_to(ws_server& srv) {
 
 } // namespace
 
-TEST_CASE("ws: a quiet peer that answers pings stays connected; pings carry their own payloads") {
+TEST_CASE("ws: a quiet peer that answers pings stays connected, pings carry their own payloads") {
     asio::io_context io;
     ws_server srv(io);
     run_test(io, [&]() -> asio::awaitable<void> {

@@ -94,7 +94,7 @@ TEST_CASE("service: inputs arriving every other turn while a batch collects shar
     CHECK(f.committed_inputs() == 20);
 }
 
-TEST_CASE("service: an input after a quiet spell is not held for company; the batch has a cap") {
+TEST_CASE("service: an input after a quiet spell is not held for company, the batch has a cap") {
     service_fixture f;
     int done = 0;
     f.arrive_after(0, service_fixture::chatter(1), done);

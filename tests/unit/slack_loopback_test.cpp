@@ -151,7 +151,7 @@ TEST_CASE("slack: a new user's events in many channels at once cost one users.in
     CHECK(h.run_error.empty());
 }
 
-TEST_CASE("slack: at most 1024 events wait for their commit at once; the rest wait their turn, none lost") {
+TEST_CASE("slack: at most 1024 events wait for their commit at once, the rest wait their turn, none lost") {
     harness h;
     // The bot takes events in and never commits them until released.
     asio::steady_timer gate(h.ioc, asio::steady_timer::time_point::max());
@@ -225,7 +225,7 @@ TEST_CASE("slack: slash command and button press through the socket") {
     });
 }
 
-TEST_CASE("slack: a redelivered envelope still in progress is dropped; later redelivery is passed on") {
+TEST_CASE("slack: a redelivered envelope still in progress is dropped, later redelivery is passed on") {
     harness h;
     h.on_event = [&](const chat_event&) -> asio::awaitable<void> { co_await sleep_for(150ms); };
     run_test(h.ioc, [&]() -> asio::awaitable<void> {
@@ -250,7 +250,7 @@ TEST_CASE("slack: a redelivered envelope still in progress is dropped; later red
     });
 }
 
-TEST_CASE("slack: refresh_requested opens the new socket before closing the old; nothing lost") {
+TEST_CASE("slack: refresh_requested opens the new socket before closing the old, nothing lost") {
     harness h;
     run_test(h.ioc, [&]() -> asio::awaitable<void> {
         h.start();
@@ -292,7 +292,7 @@ TEST_CASE("slack: warning opens a replacement and keeps serving the old socket")
     });
 }
 
-TEST_CASE("slack: abrupt drop → reconnect with a fresh URL; other disconnect reasons") {
+TEST_CASE("slack: abrupt drop → reconnect with a fresh URL, other disconnect reasons") {
     harness h;
     run_test(h.ioc, [&]() -> asio::awaitable<void> {
         h.start();
@@ -364,7 +364,7 @@ TEST_CASE("slack: too_many_websockets and link_disabled close the socket and wai
     });
 }
 
-TEST_CASE("slack: malformed, truncated, binary, oversized and unknown frames are skipped; socket stays up") {
+TEST_CASE("slack: malformed, truncated, binary, oversized and unknown frames are skipped, socket stays up") {
     harness h;
     run_test(h.ioc, [&]() -> asio::awaitable<void> {
         h.start();
@@ -457,7 +457,7 @@ TEST_CASE("slack: a post whose response is lost is unknown, then found by its me
     });
 }
 
-TEST_CASE("slack: a response lost on a kept-alive connection is unknown; a failed lookup never reposts") {
+TEST_CASE("slack: a response lost on a kept-alive connection is unknown, a failed lookup never reposts") {
     harness h;
     run_test(h.ioc, [&]() -> asio::awaitable<void> {
         slack::adapter a(h.ioc.get_executor(), h.cfg());
@@ -545,7 +545,7 @@ TEST_CASE("slack: targets: DM via conversations.open, ephemeral, thread root wit
     });
 }
 
-TEST_CASE("slack: not_in_channel fails with a readable error; invalid_auth stops run() with a clear error") {
+TEST_CASE("slack: not_in_channel fails with a readable error, invalid_auth stops run() with a clear error") {
     harness h;
     h.fake.channel_errors["C0NOPE"] = "not_in_channel";
     run_test(h.ioc, [&]() -> asio::awaitable<void> {

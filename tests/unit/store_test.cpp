@@ -26,7 +26,7 @@ conv::send message_to(const std::string& platform, const std::string& text, cons
 }
 } // namespace
 
-TEST_CASE("store: one commit holds events, outbox rows, timers and the inbox mark; reopening keeps them") {
+TEST_CASE("store: one commit holds events, outbox rows, timers and the inbox mark, reopening keeps them") {
     temp_dir d;
     {
         auto st = bot::store::open(d.path);

@@ -104,7 +104,7 @@ TEST_CASE("summary: slugs") {
     CHECK(slug("!!!") == "postmortem");
 }
 
-TEST_CASE("summary: a span covers the entries inside it; the gap starts where the latest one ends") {
+TEST_CASE("summary: a span covers the entries inside it, the gap starts where the latest one ends") {
     harness h;
     h.say("alice", "/postmortem start Long failover --at 09:00");
     h.say("alice", "A page");
